@@ -1,0 +1,124 @@
+import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
+import { createScheduler, type Scheduler } from './engine/scheduler';
+import { silentLogger, type Logger } from './logging/logger';
+import { loadPlugins, type LoadedPlugin } from './plugins/load-plugins';
+import { MemoryResultStore, DEFAULT_MEMORY_STORE_OPTIONS } from './results/memory-result-store';
+import type { ResultStore } from './results/result-store';
+import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
+import { registerBuiltinTasks } from './tasks/builtins';
+import { defaultRegistry, TaskRegistry } from './tasks/task-registry';
+
+/** Settings of a Task Scheduler instance (the CLI maps its flags onto these). */
+export interface AppConfig {
+  /** Plugin directory; empty string: load no plugins. Default `./libraries`. */
+  readonly libraryDir: string;
+  /** Default max wait for unfinished dependencies, ms. */
+  readonly dependencyTimeoutMs: number;
+  /** Default max run time of a task, ms; 0 = none. */
+  readonly executionTimeoutMs: number;
+  /** Result time-to-live, seconds; 0 = never expire (still bounded by count and bytes). */
+  readonly resultTtlSecs: number;
+  /** Most results kept. */
+  readonly maxResults: number;
+  /** Most bytes of results kept (approximate). */
+  readonly maxResultBytes: number;
+  /** Deepest argument nesting accepted. */
+  readonly maxArgDepth: number;
+  /** Largest request message, bytes. */
+  readonly maxMessageBytes: number;
+  /** Grace period for running calls on close, ms. */
+  readonly shutdownGraceMs: number;
+}
+
+/** Defaults of {@link AppConfig} (SPEC §6). */
+export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
+  libraryDir: './libraries',
+  dependencyTimeoutMs: 30_000,
+  executionTimeoutMs: 0,
+  resultTtlSecs: 600,
+  maxResults: DEFAULT_MEMORY_STORE_OPTIONS.maxCount,
+  maxResultBytes: DEFAULT_MEMORY_STORE_OPTIONS.maxBytes,
+  maxArgDepth: DEFAULT_DECODE_LIMITS.maxDepth,
+  maxMessageBytes: 4 * 1024 * 1024,
+  shutdownGraceMs: 5_000,
+});
+
+/** What {@link buildApp} takes besides settings. */
+export interface AppDeps {
+  readonly logger?: Logger;
+  /**
+   * Registry to serve. Default: the process-wide `defaultRegistry` (which `syncTask`/`asyncTask` fill
+   * at import), with the built-ins added once.
+   */
+  readonly registry?: TaskRegistry;
+  /** Result store; default an in-memory one bounded by the config. */
+  readonly results?: ResultStore;
+}
+
+/** A built Task Scheduler: every part, not yet listening. */
+export interface App {
+  readonly config: AppConfig;
+  readonly registry: TaskRegistry;
+  readonly results: ResultStore;
+  readonly scheduler: Scheduler;
+  readonly server: TaskSchedulerServer;
+  readonly plugins: readonly LoadedPlugin[];
+  readonly logger: Logger;
+  /** Stops the server (grace period), then the scheduler and the store. */
+  close(): Promise<void>;
+}
+
+let builtinsInDefaultRegistry = false;
+
+/** A fresh registry holding the built-in tasks (for tests and embedders that want isolation). */
+export function createBuiltinRegistry(): TaskRegistry {
+  const registry = new TaskRegistry();
+  registerBuiltinTasks(registry);
+  return registry;
+}
+
+/** Builds every part of Task Scheduler from settings; call `app.server.listen(address)` to serve. */
+export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {}): App {
+  const config: AppConfig = { ...DEFAULT_APP_CONFIG, ...overrides };
+  const logger = deps.logger ?? silentLogger;
+  let registry = deps.registry;
+  if (!registry) {
+    registry = defaultRegistry;
+    if (!builtinsInDefaultRegistry) {
+      registerBuiltinTasks(registry);
+      builtinsInDefaultRegistry = true;
+    }
+  }
+  const plugins = config.libraryDir ? loadPlugins(config.libraryDir, registry, logger) : [];
+  const results = deps.results ?? new MemoryResultStore({
+    maxCount: config.maxResults,
+    maxBytes: config.maxResultBytes,
+    ttlMs: config.resultTtlSecs * 1000,
+  });
+  const scheduler = createScheduler({
+    registry,
+    results,
+    logger,
+    dependencyTimeoutMs: config.dependencyTimeoutMs,
+    executionTimeoutMs: config.executionTimeoutMs,
+  });
+  const server = createTaskSchedulerServer({
+    scheduler,
+    registry,
+    logger,
+    decodeLimits: { maxDepth: config.maxArgDepth },
+    maxMessageBytes: config.maxMessageBytes,
+  });
+  return {
+    config,
+    registry,
+    results,
+    scheduler,
+    server,
+    plugins,
+    logger,
+    async close() {
+      await Promise.allSettled([server.close(config.shutdownGraceMs), scheduler.close()]);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * The command-line entry point — the only place that reads flags, sets up logging, listens and handles
+ * signals (`npm start -- -a host:port`).
+ */
+import { buildApp } from '../app';
+import { createLogger } from '../logging/create-logger';
+import { parseCliOptions } from './options';
+
+async function main(argv: readonly string[]): Promise<void> {
+  let options;
+  try {
+    options = parseCliOptions(argv);
+  } catch (err) {
+    process.stderr.write(`task-scheduler: ${err instanceof Error ? err.message : String(err)}\nRun with --help to list the options.\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (!options) return; // --help was printed
+
+  const { logger, file, close: closeLogs } = createLogger({ level: options.logLevel, dir: options.logDir, file: options.logFile, console: true });
+  const app = buildApp(options.app, { logger });
+  let address: string;
+  try {
+    address = await app.server.listen(options.addr);
+  } catch (err) {
+    logger.error(`cannot listen on ${options.addr}: ${err instanceof Error ? err.message : String(err)}`, { addr: options.addr });
+    await app.close();
+    await closeLogs();
+    process.exitCode = 1;
+    return;
+  }
+  logger.info(`Task Scheduler listening on ${address}`, {
+    address,
+    tasks: app.registry.size,
+    plugins: app.plugins.map((plugin) => plugin.name),
+    logFile: file,
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting now`);
+      process.exit(0);
+    }
+    stopping = true;
+    logger.info(`${signal} received: shutting down`, { graceMs: options.app.shutdownGraceMs });
+    void app
+      .close()
+      .then(() => logger.info('server stopped'))
+      .catch((err: unknown) => logger.error('error while shutting down', { err }))
+      .finally(() => void closeLogs().finally(() => process.exit(0)));
+  };
+  // A task's stray promise or timer callback must not take the whole server down.
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection (from a task?)', { err: reason }));
+  process.on('uncaughtException', (err) => logger.error('uncaught exception (from a task?)', { err }));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+void main(process.argv.slice(2));

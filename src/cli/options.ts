@@ -1,0 +1,91 @@
+import yargs, { type Argv } from 'yargs';
+import { DEFAULT_APP_CONFIG, type AppConfig } from '../app';
+import { LOG_LEVELS, type LogLevel } from '../logging/create-logger';
+import { parseListenAddress } from '../server/listen-address';
+
+/** Everything the command line sets. */
+export interface CliOptions {
+  readonly addr: string;
+  readonly app: AppConfig;
+  readonly logLevel: LogLevel;
+  readonly logDir: string;
+  readonly logFile: string | undefined;
+}
+
+const nonNegativeInt = (flag: string) => (value: unknown): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${flag} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  return n;
+};
+const positiveInt = (flag: string) => (value: unknown): number => {
+  const n = nonNegativeInt(flag)(value);
+  if (n < 1) throw new Error(`--${flag} must be at least 1, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+/**
+ * The yargs parser: every flag also reads `TASK_SCHEDULER_<FLAG>` (e.g. TASK_SCHEDULER_ADDR), unknown
+ * flags are errors, `--help` lists all with defaults.
+ */
+export function buildParser(argv: readonly string[]): Argv<Record<string, unknown>> {
+  const d = DEFAULT_APP_CONFIG;
+  return yargs([...argv])
+    .scriptName('task-scheduler')
+    .usage('$0 [options]\n\nServes the Task Scheduler gRPC API. Every option also reads TASK_SCHEDULER_<OPTION> from the environment.')
+    .env('TASK_SCHEDULER')
+    .option('addr', { alias: 'a', type: 'string', default: '127.0.0.1:50051', describe: 'Listen address host:port (port 0 picks a free port)' })
+    .option('library-dir', { alias: 'l', type: 'string', default: d.libraryDir, describe: 'Directory of task plugins (JS modules); empty: none' })
+    .option('dependency-timeout-ms', { type: 'number', default: d.dependencyTimeoutMs, describe: 'Default max wait for unfinished dependencies' })
+    .option('execution-timeout-ms', { type: 'number', default: d.executionTimeoutMs, describe: 'Default max run time of an async task (0 = none)' })
+    .option('result-ttl-secs', { type: 'number', default: d.resultTtlSecs, describe: 'How long results are kept (0 = until evicted by size)' })
+    .option('max-results', { type: 'number', default: d.maxResults, describe: 'Most results kept (least recent evicted first)' })
+    .option('max-result-bytes', { type: 'number', default: d.maxResultBytes, describe: 'Most bytes of results kept (approximate)' })
+    .option('max-arg-depth', { type: 'number', default: d.maxArgDepth, describe: 'Deepest nesting of list/map arguments accepted' })
+    .option('max-message-bytes', { type: 'number', default: d.maxMessageBytes, describe: 'Largest request message accepted' })
+    .option('shutdown-grace-ms', { type: 'number', default: d.shutdownGraceMs, describe: 'On SIGINT/SIGTERM, how long running calls may finish' })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level (per-task lines are debug)' })
+    .option('log-dir', { type: 'string', default: 'logs', describe: 'Directory for a timestamped JSON-lines log file per run; empty: no file' })
+    .option('log-file', { type: 'string', describe: 'Log to this file instead (appends)' })
+    .strict()
+    .version(false)
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 110));
+}
+
+/**
+ * Parses and validates the command line; throws an Error with a user-facing message when invalid.
+ * Undefined when `--help` was asked for (and printed).
+ */
+export function parseCliOptions(argv: readonly string[]): CliOptions | undefined {
+  let failure: string | undefined;
+  const parsed = buildParser(argv)
+    .fail((message, error) => {
+      failure = message || error?.message || 'invalid command line';
+    })
+    .exitProcess(false)
+    .parseSync() as Record<string, unknown>;
+  if (failure) throw new Error(failure);
+  if (parsed['help']) return undefined;
+  const addr = String(parsed['addr']);
+  parseListenAddress(addr);
+  const app: AppConfig = {
+    libraryDir: String(parsed['library-dir'] ?? ''),
+    dependencyTimeoutMs: positiveInt('dependency-timeout-ms')(parsed['dependency-timeout-ms']),
+    executionTimeoutMs: nonNegativeInt('execution-timeout-ms')(parsed['execution-timeout-ms']),
+    resultTtlSecs: nonNegativeInt('result-ttl-secs')(parsed['result-ttl-secs']),
+    maxResults: positiveInt('max-results')(parsed['max-results']),
+    maxResultBytes: positiveInt('max-result-bytes')(parsed['max-result-bytes']),
+    maxArgDepth: positiveInt('max-arg-depth')(parsed['max-arg-depth']),
+    maxMessageBytes: positiveInt('max-message-bytes')(parsed['max-message-bytes']),
+    shutdownGraceMs: nonNegativeInt('shutdown-grace-ms')(parsed['shutdown-grace-ms']),
+  };
+  const logFile = parsed['log-file'];
+  return {
+    addr,
+    app,
+    logLevel: parsed['log-level'] as LogLevel,
+    logDir: String(parsed['log-dir'] ?? ''),
+    logFile: typeof logFile === 'string' && logFile !== '' ? logFile : undefined,
+  };
+}

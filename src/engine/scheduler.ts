@@ -1,0 +1,404 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ArgValue } from '../args/arg-value';
+import {
+  DependencyFailedError,
+  InvalidArgumentsError,
+  MethodNotFoundError,
+  MissingDependencyError,
+  RecordedFailureError,
+  ShuttingDownError,
+  StatusCode,
+  TaskAlreadyExistsError,
+  TaskCancelledError,
+  TaskExecutionError,
+  TaskSchedulerError,
+  TaskTimeoutError,
+  clip,
+  describeThrown,
+} from '../errors';
+import { silentLogger, type Logger } from '../logging/logger';
+import type { ResultStore } from '../results/result-store';
+import { isFinished, type TaskFailure, type TaskRecord, type TaskStatus } from '../results/task-record';
+import type { TaskContext } from '../tasks/task-context';
+import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
+import { argsDigest, identityMismatch } from './task-identity';
+
+/** What the scheduler needs, built once by `main` (or a test) and passed in. */
+export interface SchedulerDeps {
+  readonly registry: TaskRegistry;
+  readonly results: ResultStore;
+  readonly logger?: Logger;
+  /** Default max wait for unfinished dependencies (SPEC default 30 000 ms). */
+  readonly dependencyTimeoutMs?: number;
+  /** Default max run time of a task; 0 = none. */
+  readonly executionTimeoutMs?: number;
+}
+
+/** A decoded submission (the domain form of `TaskRequest`). */
+export interface SubmitRequest {
+  /** Empty: the scheduler assigns a UUID. */
+  readonly taskId: string;
+  readonly method: string;
+  readonly args: readonly ArgValue[];
+  readonly deps: readonly string[];
+  /** Answer PENDING at once and run in the background. */
+  readonly detached?: boolean;
+  /** 0 or absent: the scheduler's default. */
+  readonly dependencyTimeoutMs?: number;
+  /** 0 or absent: the scheduler's default. */
+  readonly executionTimeoutMs?: number;
+  /** Prepend the dependencies' results as string args, in deps order. */
+  readonly injectDependencyResults?: boolean;
+}
+
+/** The answer to a submission that did not fail. */
+export interface TaskOutcome {
+  readonly taskId: string;
+  readonly status: TaskStatus;
+  readonly result: string;
+}
+
+/** The answer to a cancellation. */
+export interface CancelOutcome {
+  readonly cancelled: boolean;
+  /** The task's record after the call; undefined when the id is unknown. */
+  readonly record: TaskRecord | undefined;
+}
+
+/** Longest `waitResult` (SPEC §1: 0 or > 30 000 → 30 000). */
+export const MAX_WAIT_RESULT_MS = 30_000;
+
+/**
+ * The task engine: idempotency, dependencies, in-flight tasks, timeouts and cancellation. It knows
+ * nothing of gRPC or protobuf — it takes decoded requests and answers with outcomes, or throws
+ * {@link TaskSchedulerError}s that carry their status codes.
+ */
+export interface Scheduler {
+  /** The task registered as `method`; throws INVALID_ARGUMENT for an empty name, NOT_FOUND if unknown. */
+  resolveMethod(method: string): TaskDefinition;
+  /** Runs a task (blocking) or accepts it (detached). Failures throw, as SPEC §4 lists. */
+  submit(request: SubmitRequest): Promise<TaskOutcome>;
+  /** The current record of a task; undefined when unknown or evicted. */
+  getResult(taskId: string): Promise<TaskRecord | undefined>;
+  /** The record as soon as the task has finished, or its current record after `timeoutMs`. */
+  waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined>;
+  /** Cancels an unfinished task. */
+  cancel(taskId: string): Promise<CancelOutcome>;
+  /** Number of tasks accepted and not yet finished. */
+  readonly inFlightCount: number;
+  /** Rejects new work, ends unfinished tasks (FAILED, `Shutting down`) and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Builds a {@link Scheduler}. */
+export function createScheduler(deps: SchedulerDeps): Scheduler {
+  return new TaskScheduler(deps);
+}
+
+interface InFlightTask {
+  record: TaskRecord;
+  readonly controller: AbortController;
+  readonly done: Promise<TaskRecord>;
+  readonly resolveDone: (record: TaskRecord) => void;
+  /** Set by the first terminal transition; later ones are ignored. */
+  finishing: boolean;
+}
+
+type DependencyState = TaskRecord | InFlightTask;
+
+const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
+
+class TaskScheduler implements Scheduler {
+  readonly #registry: TaskRegistry;
+  readonly #results: ResultStore;
+  readonly #logger: Logger;
+  readonly #debug: boolean;
+  readonly #dependencyTimeoutMs: number;
+  readonly #executionTimeoutMs: number;
+  readonly #inFlight = new Map<string, InFlightTask>();
+  #closing = false;
+
+  constructor(deps: SchedulerDeps) {
+    this.#registry = deps.registry;
+    this.#results = deps.results;
+    this.#logger = (deps.logger ?? silentLogger).child({ component: 'scheduler' });
+    this.#debug = this.#logger.isDebugEnabled();
+    this.#dependencyTimeoutMs = deps.dependencyTimeoutMs ?? 30_000;
+    this.#executionTimeoutMs = deps.executionTimeoutMs ?? 0;
+  }
+
+  get inFlightCount(): number {
+    return this.#inFlight.size;
+  }
+
+  resolveMethod(method: string): TaskDefinition {
+    if (method === '') throw new InvalidArgumentsError('method is empty: name a registered task, e.g. "add"');
+    const definition = this.#registry.get(method);
+    if (!definition) throw new MethodNotFoundError(method);
+    return definition;
+  }
+
+  async submit(request: SubmitRequest): Promise<TaskOutcome> {
+    if (this.#closing) throw new ShuttingDownError();
+    const definition = this.resolveMethod(request.method);
+    const taskId = request.taskId === '' ? randomUUID() : request.taskId;
+    if (request.deps.includes(taskId)) {
+      throw new InvalidArgumentsError(`task '${clip(taskId)}' lists itself in deps`);
+    }
+    const identity = {
+      method: request.method,
+      deps: request.deps,
+      argsDigest: argsDigest(request.args),
+      injectDependencyResults: request.injectDependencyResults ?? false,
+    };
+    const detached = request.detached ?? false;
+
+    if (request.taskId !== '') {
+      const existing = this.#inFlight.get(taskId)?.record ?? (await this.#results.get(taskId));
+      if (existing) return this.#answerExisting(existing, identity, detached);
+    }
+    const dependencies = request.deps.length === 0 ? undefined : await this.#checkDependencies(request.deps);
+    // Another submission of this id may have been accepted while we awaited the store.
+    const raced = this.#inFlight.get(taskId);
+    if (raced) return this.#answerExisting(raced.record, identity, detached);
+    if (this.#closing) throw new ShuttingDownError();
+
+    const record: TaskRecord = { taskId, ...identity, status: 'PENDING', result: '', submittedAt: Date.now() };
+    const task = this.#track(record);
+    const prior = await this.#results.insert(record);
+    if (prior) {
+      // Only a shared store can get here: another replica took the id first.
+      this.#inFlight.delete(taskId);
+      task.resolveDone(prior);
+      return this.#answerExisting(prior, identity, detached);
+    }
+    if (detached) {
+      // Let the PENDING answer go out before a synchronous task takes the thread.
+      setImmediate(() => void this.#run(task, definition, request, dependencies));
+      return { taskId, status: 'PENDING', result: '' };
+    }
+    void this.#run(task, definition, request, dependencies);
+    return outcomeOf(await task.done);
+  }
+
+  async getResult(taskId: string): Promise<TaskRecord | undefined> {
+    return this.#inFlight.get(taskId)?.record ?? this.#results.get(taskId);
+  }
+
+  async waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined> {
+    const task = this.#inFlight.get(taskId);
+    if (!task) return this.#results.get(taskId);
+    const ms = timeoutMs <= 0 || timeoutMs > MAX_WAIT_RESULT_MS ? MAX_WAIT_RESULT_MS : timeoutMs;
+    const timer = new AbortController();
+    try {
+      // Checked and subscribed in one synchronous step: a finish cannot slip in between.
+      return await Promise.race([task.done, delay(ms, undefined, { signal: timer.signal }).then(() => task.record)]);
+    } finally {
+      timer.abort();
+    }
+  }
+
+  async cancel(taskId: string): Promise<CancelOutcome> {
+    const task = this.#inFlight.get(taskId);
+    if (!task || task.finishing) return { cancelled: false, record: task?.record ?? (await this.#results.get(taskId)) };
+    const error = new TaskCancelledError(taskId);
+    task.controller.abort(error);
+    await this.#finish(task, failedWith(error, 'CANCELLED'));
+    return { cancelled: true, record: task.record };
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    const error = new ShuttingDownError();
+    await Promise.allSettled(
+      [...this.#inFlight.values()].map((task) => {
+        task.controller.abort(error);
+        return this.#finish(task, failedWith(error, 'FAILED'));
+      }),
+    );
+    await this.#results.close();
+  }
+
+  #track(record: TaskRecord): InFlightTask {
+    let resolveDone!: (record: TaskRecord) => void;
+    const done = new Promise<TaskRecord>((resolve) => (resolveDone = resolve));
+    const task: InFlightTask = { record, controller: new AbortController(), done, resolveDone, finishing: false };
+    this.#inFlight.set(record.taskId, task);
+    return task;
+  }
+
+  async #answerExisting(
+    existing: TaskRecord,
+    identity: Parameters<typeof identityMismatch>[1],
+    detached: boolean,
+  ): Promise<TaskOutcome> {
+    const why = identityMismatch(existing, identity);
+    if (why) throw new TaskAlreadyExistsError(existing.taskId, why);
+    if (detached) return { taskId: existing.taskId, status: existing.status, result: existing.result };
+    if (isFinished(existing.status)) return outcomeOf(existing);
+    const task = this.#inFlight.get(existing.taskId);
+    if (!task) throw this.#unfinishedElsewhere(existing);
+    return outcomeOf(await task.done);
+  }
+
+  /** Validates deps before acceptance (SPEC §3): all known, none failed. Unfinished ones are awaited later. */
+  async #checkDependencies(deps: readonly string[]): Promise<Map<string, DependencyState>> {
+    const state = new Map<string, DependencyState>();
+    for (const dep of deps) {
+      if (state.has(dep)) continue;
+      const task = this.#inFlight.get(dep);
+      const record = task?.record ?? (await this.#results.get(dep));
+      if (!record) throw new MissingDependencyError(dep);
+      if (record.status === 'FAILED' || record.status === 'CANCELLED') throw new DependencyFailedError(dep);
+      if (record.status === 'SUCCESS') state.set(dep, record);
+      else state.set(dep, task ?? record);
+    }
+    return state;
+  }
+
+  /** Waits for unfinished deps (one deadline for all) and collects their results, in deps order. */
+  async #awaitDependencies(task: InFlightTask, request: SubmitRequest, state: Map<string, DependencyState>): Promise<ReadonlyMap<string, string>> {
+    const timeoutMs = request.dependencyTimeoutMs || this.#dependencyTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const results = new Map<string, string>();
+    for (const dep of request.deps) {
+      let record: TaskRecord;
+      const entry = state.get(dep)!;
+      if ('controller' in entry) {
+        record = await waitUntil(entry.done, deadline - Date.now(), task.controller.signal, () =>
+          new TaskTimeoutError(`dependency '${clip(dep)}' did not finish within ${timeoutMs} ms`),
+        );
+      } else if (isFinished(entry.status)) {
+        record = entry;
+      } else {
+        throw this.#unfinishedElsewhere(entry);
+      }
+      if (record.status !== 'SUCCESS') throw new DependencyFailedError(dep);
+      results.set(dep, record.result);
+    }
+    return results;
+  }
+
+  async #run(task: InFlightTask, definition: TaskDefinition, request: SubmitRequest, dependencies: Map<string, DependencyState> | undefined): Promise<void> {
+    const taskId = task.record.taskId;
+    try {
+      const dependencyResults = dependencies ? await this.#awaitDependencies(task, request, dependencies) : NO_DEPENDENCY_RESULTS;
+      if (task.finishing) return;
+      const running: TaskRecord = { ...task.record, status: 'RUNNING', startedAt: Date.now() };
+      task.record = running;
+      // Not awaited: the transition is visible locally at once; the store catches up in order.
+      this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId, err }));
+      const ctx: TaskContext = { taskId, method: definition.name, dependencyResults, signal: task.controller.signal };
+      const args = request.injectDependencyResults && request.deps.length > 0
+        ? [...request.deps.map((dep): ArgValue => ({ kind: 'string', value: dependencyResults.get(dep)! })), ...request.args]
+        : request.args;
+      let result: unknown;
+      if (definition.kind === 'sync') {
+        result = definition.fn(args, ctx);
+      } else {
+        result = await this.#runAsync(task, definition.fn(args, ctx), request.executionTimeoutMs || this.#executionTimeoutMs);
+      }
+      if (typeof result !== 'string') {
+        throw new TaskExecutionError(`task '${definition.name}' returned ${result === null ? 'null' : typeof result}, expected a string`);
+      }
+      await this.#finish(task, { status: 'SUCCESS', result });
+    } catch (err) {
+      await this.#finish(task, this.#failureOf(task, err));
+    }
+  }
+
+  /** Awaits an async task's promise, giving up when its signal fires (cancel, timeout, shutdown). */
+  async #runAsync(task: InFlightTask, pending: Promise<string>, timeoutMs: number): Promise<unknown> {
+    const signal = task.controller.signal;
+    const timer = timeoutMs > 0
+      ? setTimeout(() => task.controller.abort(new TaskTimeoutError(`task '${clip(task.record.taskId)}' ran longer than its execution timeout of ${timeoutMs} ms`)), timeoutMs)
+      : undefined;
+    try {
+      return await new Promise<unknown>((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        Promise.resolve(pending).then(
+          (value) => { signal.removeEventListener('abort', onAbort); resolve(value); },
+          (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err); },
+        );
+      });
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  #failureOf(task: InFlightTask, err: unknown): Terminal {
+    // An aborted task failed because of why it was aborted, whatever it threw on the way out.
+    const cause = task.controller.signal.aborted ? task.controller.signal.reason : err;
+    if (cause instanceof TaskCancelledError) return failedWith(cause, 'CANCELLED');
+    if (cause instanceof TaskSchedulerError) return failedWith(cause, 'FAILED');
+    const message = describeThrown(cause);
+    if (this.#debug) this.#logger.debug('task threw', { taskId: task.record.taskId, err: cause });
+    return failedWith(new TaskExecutionError(message, { cause }), 'FAILED');
+  }
+
+  async #finish(task: InFlightTask, terminal: Terminal): Promise<void> {
+    if (task.finishing) return;
+    task.finishing = true;
+    const record: TaskRecord = { ...task.record, ...terminal, finishedAt: Date.now() };
+    task.record = record;
+    try {
+      await this.#results.update(record);
+    } catch (err) {
+      this.#logger.error('storing a task result failed', { taskId: record.taskId, err });
+    }
+    this.#inFlight.delete(record.taskId);
+    task.resolveDone(record);
+    if (this.#debug) {
+      this.#logger.debug('task finished', {
+        taskId: record.taskId,
+        method: record.method,
+        status: record.status,
+        ms: record.finishedAt! - (record.startedAt ?? record.submittedAt),
+      });
+    }
+  }
+
+  #unfinishedElsewhere(record: TaskRecord): Error {
+    // With the in-memory store every unfinished record is in flight here; a shared store (Redis) will
+    // wait on its notifications instead.
+    return new Error(`internal: task '${record.taskId}' is ${record.status} in the store but not in flight here`);
+  }
+}
+
+type Terminal = { status: TaskStatus; result: string; failure?: TaskFailure };
+
+/**
+ * The terminal state for an error. The stored result is the task's own message for errors the task
+ * raised (SPEC §5c: no §4 prefix) and the full message for the engine's own (timeouts, cancellation…).
+ */
+function failedWith(error: TaskSchedulerError, status: 'FAILED' | 'CANCELLED'): Terminal {
+  const own = error instanceof InvalidArgumentsError || error instanceof TaskExecutionError ? error.detail : error.message;
+  return { status, result: own, failure: { code: error.code, message: error.message } };
+}
+
+/** SUCCESS (and unfinished states for detached answers) → outcome; FAILED/CANCELLED → the recorded error. */
+function outcomeOf(record: TaskRecord): TaskOutcome {
+  if (record.status === 'FAILED' || record.status === 'CANCELLED') {
+    const failure = record.failure ?? { code: StatusCode.INTERNAL, message: `Task execution failed: ${record.result}` };
+    throw new RecordedFailureError(failure.code, failure.message);
+  }
+  return { taskId: record.taskId, status: record.status, result: record.result };
+}
+
+/** Resolves with `done`, or rejects with `onTimeout()` after `ms`, or with the signal's reason. */
+function waitUntil<T>(done: Promise<T>, ms: number, signal: AbortSignal, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const finish = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => { finish(); reject(signal.reason); };
+    const timer = setTimeout(() => { finish(); reject(onTimeout()); }, Math.max(0, ms));
+    signal.addEventListener('abort', onAbort, { once: true });
+    done.then((value) => { finish(); resolve(value); }, (err: unknown) => { finish(); reject(err); });
+  });
+}

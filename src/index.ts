@@ -1,0 +1,27 @@
+/**
+ * Task Scheduler's public API: task registration, argument types and packing, the typed client, and
+ * the builders for embedding the server.
+ */
+export * from './args';
+export { InvalidArgumentsError, TaskSchedulerError, StatusCode } from './errors';
+export type { TaskContext } from './tasks/task-context';
+export {
+  asyncTask,
+  syncTask,
+  defaultRegistry,
+  TaskRegistry,
+  type AsyncTaskFn,
+  type SyncTaskFn,
+  type TaskDefinition,
+  type TaskOptions,
+  type TaskSource,
+} from './tasks/task-registry';
+export type { PluginApi, TaskPlugin, PluginTaskOptions } from './plugins/load-plugins';
+export { createTaskSchedulerClient, type TaskSchedulerConnection } from './client/create-client';
+export { buildApp, createBuiltinRegistry, DEFAULT_APP_CONFIG, type App, type AppConfig, type AppDeps } from './app';
+export { createScheduler, type Scheduler, type SubmitRequest, type TaskOutcome } from './engine/scheduler';
+export type { ResultStore, ResultStoreStats } from './results/result-store';
+export type { TaskRecord, TaskStatus } from './results/task-record';
+export { MemoryResultStore } from './results/memory-result-store';
+export type { Logger } from './logging/logger';
+export * from '../generated/taskscheduler/task_scheduler';

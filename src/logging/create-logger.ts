@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+import type { Logger } from './logger';
+
+/** Log levels, most to least severe. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  readonly level: LogLevel;
+  /** Directory for a new timestamped JSON-lines file; ignored when `file` is set. Empty: no file. */
+  readonly dir: string;
+  /** Explicit log file (appended to). */
+  readonly file?: string;
+  /** Log to the console too (human-readable). */
+  readonly console: boolean;
+}
+
+/** The file a run logs to: `<dir>/task-scheduler-<ISO time>.log` unless `file` is given. */
+export function logFilePath(options: LoggerOptions, now = new Date()): string | undefined {
+  if (options.file) return options.file;
+  if (!options.dir) return undefined;
+  return path.join(options.dir, `task-scheduler-${now.toISOString().replace(/[:.]/g, '-')}.log`);
+}
+
+/**
+ * Builds the process logger: console (readable) plus a JSON-lines file (one object per line, with
+ * timestamp). Messages and fields are serialised by winston's JSON format, so client-supplied values
+ * cannot forge lines.
+ */
+export function createLogger(options: LoggerOptions): { logger: Logger; file: string | undefined; close: () => Promise<void> } {
+  const transports: winston.transport[] = [];
+  if (options.console) {
+    transports.push(
+      new winston.transports.Console({
+        format: winston.format.combine(
+          winston.format.timestamp(),
+          winston.format.printf(({ timestamp, level, message, ...meta }) => {
+            const fields = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta, errorReplacer)}` : '';
+            return `${String(timestamp)} ${level}: ${JSON.stringify(String(message)).slice(1, -1)}${fields}`;
+          }),
+        ),
+      }),
+    );
+  }
+  const file = logFilePath(options);
+  if (file) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    transports.push(
+      new winston.transports.File({
+        filename: file,
+        format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json({ replacer: errorReplacer })),
+      }),
+    );
+  }
+  const logger = winston.createLogger({ level: options.level, transports, silent: transports.length === 0 });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (transports.length === 0) return resolve();
+      logger.on('finish', () => resolve());
+      logger.end();
+      setTimeout(resolve, 1000).unref();
+    });
+  return { logger, file, close };
+}
+
+/** JSON replacer that keeps an Error's message and stack (JSON.stringify drops them otherwise). */
+function errorReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  return value;
+}

@@ -1,0 +1,32 @@
+import type { TaskRecord } from './task-record';
+
+/** Counts a store reports for metrics and dashboards. */
+export interface ResultStoreStats {
+  /** Records held. */
+  readonly count: number;
+  /** Approximate bytes held (0 when the store cannot tell). */
+  readonly bytes: number;
+}
+
+/**
+ * Where task records live. Async throughout so that a networked store (Redis) slots in behind it
+ * without touching the engine. Implementations evict by their own bounds (count, bytes, TTL); an
+ * evicted record simply reads as absent.
+ */
+export interface ResultStore {
+  /** The record of `taskId`, or undefined when unknown or evicted. */
+  get(taskId: string): Promise<TaskRecord | undefined>;
+  /**
+   * Stores `record` unless a record with its id exists — atomically — and returns the existing record
+   * in that case (undefined when `record` was stored). This is what makes task ids idempotent.
+   */
+  insert(record: TaskRecord): Promise<TaskRecord | undefined>;
+  /** Stores `record` over any existing record with its id (a lifecycle transition). */
+  update(record: TaskRecord): Promise<void>;
+  /** Removes a record; returns whether it was there. */
+  delete(taskId: string): Promise<boolean>;
+  /** Current counts. */
+  stats(): Promise<ResultStoreStats>;
+  /** Releases timers and connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,46 @@
+import type { StatusCode } from '../errors';
+
+/** Lifecycle states of a task (SPEC §3). `NOT_FOUND` is not a state: it is the answer for unknown ids. */
+export type TaskStatus = 'PENDING' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'CANCELLED';
+
+/** True for SUCCESS, FAILED and CANCELLED. */
+export function isFinished(status: TaskStatus): boolean {
+  return status === 'SUCCESS' || status === 'FAILED' || status === 'CANCELLED';
+}
+
+/** How a failed or cancelled task answers a blocking caller: the gRPC status it replays. */
+export interface TaskFailure {
+  readonly code: StatusCode;
+  /** The full client-visible status message (SPEC §4 prefix included). */
+  readonly message: string;
+}
+
+/**
+ * One task as the result store keeps it. Records are immutable: each transition stores a new one.
+ * The fields are plain data (strings, numbers, arrays) so a networked store can serialise them as is.
+ */
+export interface TaskRecord {
+  readonly taskId: string;
+  readonly method: string;
+  readonly deps: readonly string[];
+  /** Identity of the decoded arguments (canonical JSON, or its digest when long): idempotency checks. */
+  readonly argsDigest: string;
+  readonly injectDependencyResults: boolean;
+  readonly status: TaskStatus;
+  /** The return value (SUCCESS) or the task's own failure message (FAILED/CANCELLED); else empty. */
+  readonly result: string;
+  /** Present when FAILED or CANCELLED. */
+  readonly failure?: TaskFailure;
+  /** Epoch milliseconds. */
+  readonly submittedAt: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+}
+
+/** Rough in-memory size of a record in bytes, for byte-bounded stores. */
+export function estimateRecordBytes(record: TaskRecord): number {
+  let chars = record.taskId.length + record.method.length + record.argsDigest.length + record.result.length;
+  for (const dep of record.deps) chars += dep.length + 8;
+  if (record.failure) chars += record.failure.message.length;
+  return 2 * chars + 200;
+}

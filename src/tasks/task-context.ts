@@ -1,0 +1,14 @@
+/** What a running task can see besides its arguments. */
+export interface TaskContext {
+  /** The task's id (client-chosen, or the UUID the server assigned). */
+  readonly taskId: string;
+  /** The registered method name, e.g. `add` or `plugin_example::multiply`. */
+  readonly method: string;
+  /** Results of the task's dependencies, by dependency id, in `deps` order. */
+  readonly dependencyResults: ReadonlyMap<string, string>;
+  /**
+   * Fires when the task is cancelled, times out or the server shuts down. Async tasks should stop
+   * their work when it fires (pass it to timers, fetches, streams…).
+   */
+  readonly signal: AbortSignal;
+}

@@ -1,0 +1,123 @@
+import type { ArgValue } from '../args/arg-value';
+import type { TaskContext } from './task-context';
+
+/** A synchronous task: returns its result string, or throws. */
+export type SyncTaskFn = (args: readonly ArgValue[], ctx: TaskContext) => string;
+/** An asynchronous task: resolves to its result string, or rejects. */
+export type AsyncTaskFn = (args: readonly ArgValue[], ctx: TaskContext) => Promise<string>;
+
+/** Where a task comes from, as `TaskInfo.source` reports it: `builtin`, `plugin:<name>` or `user`. */
+export type TaskSource = 'builtin' | 'user' | `plugin:${string}`;
+
+/** A registered task. Method names are unique across sync and async tasks. */
+export type TaskDefinition =
+  | { readonly name: string; readonly kind: 'sync'; readonly fn: SyncTaskFn; readonly description: string; readonly source: TaskSource }
+  | { readonly name: string; readonly kind: 'async'; readonly fn: AsyncTaskFn; readonly description: string; readonly source: TaskSource };
+
+/** Options of {@link syncTask} / {@link asyncTask}. */
+export interface TaskOptions {
+  /** Method name clients call; defaults to the function's name. */
+  readonly name?: string;
+  /** Shown by `ListTasks`. */
+  readonly description?: string;
+  /** Defaults to `user`; built-ins and the plugin loader set their own. */
+  readonly source?: TaskSource;
+  /** Registry to add the task to; defaults to {@link defaultRegistry}. */
+  readonly registry?: TaskRegistry;
+}
+
+/** Names clients can call: no whitespace or control characters, at most 200 characters. */
+const VALID_NAME = /^[^\s\u0000-\u001f\u007f]{1,200}$/u;
+
+/**
+ * The set of callable tasks, by method name. Registration fails fast: a duplicate or invalid name
+ * throws at start-up, not at the first request.
+ */
+export class TaskRegistry {
+  readonly #tasks = new Map<string, TaskDefinition>();
+
+  /** Adds a task; throws if the name is invalid or already registered. */
+  register(definition: TaskDefinition): TaskDefinition {
+    if (!VALID_NAME.test(definition.name)) {
+      throw new TypeError(`task name ${JSON.stringify(definition.name)} is invalid: use 1–200 characters without spaces or control characters`);
+    }
+    const existing = this.#tasks.get(definition.name);
+    if (existing) {
+      throw new Error(`task '${definition.name}' is already registered (${existing.kind}, source ${existing.source})`);
+    }
+    this.#tasks.set(definition.name, Object.freeze({ ...definition }));
+    return definition;
+  }
+
+  /** Removes a task; returns whether it was registered. */
+  unregister(name: string): boolean {
+    return this.#tasks.delete(name);
+  }
+
+  /** The task registered under `name`, if any. */
+  get(name: string): TaskDefinition | undefined {
+    return this.#tasks.get(name);
+  }
+
+  /** Whether `name` is registered. */
+  has(name: string): boolean {
+    return this.#tasks.has(name);
+  }
+
+  /** All tasks, sorted by name. */
+  list(): TaskDefinition[] {
+    return [...this.#tasks.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Number of registered tasks. */
+  get size(): number {
+    return this.#tasks.size;
+  }
+}
+
+/**
+ * The registry that {@link syncTask} and {@link asyncTask} fill at import time — the TypeScript
+ * counterpart of the original's `#[sync_task]` registration. An ordinary instance: tests and embedders
+ * may build their own and pass it to `createScheduler`.
+ */
+export const defaultRegistry = new TaskRegistry();
+
+function nameOf(fn: { name: string }, options: TaskOptions | undefined): string {
+  const name = options?.name ?? fn.name;
+  if (!name) throw new TypeError('task function has no name: pass a named function or options.name');
+  return name;
+}
+
+/**
+ * Registers a synchronous task under its function name (or `options.name`) and returns the function.
+ *
+ * @example
+ * export const greet = syncTask(function greet(args) {
+ *   return `hello ${args[0]?.kind === 'string' ? args[0].value : 'world'}`;
+ * }, { description: 'Greets someone' });
+ */
+export function syncTask<F extends SyncTaskFn>(fn: F, options?: TaskOptions): F {
+  (options?.registry ?? defaultRegistry).register({
+    name: nameOf(fn, options),
+    kind: 'sync',
+    fn,
+    description: options?.description ?? '',
+    source: options?.source ?? 'user',
+  });
+  return fn;
+}
+
+/**
+ * Registers an asynchronous task (returns a Promise) under its function name (or `options.name`) and
+ * returns the function. Its context's `signal` fires on cancellation and timeouts.
+ */
+export function asyncTask<F extends AsyncTaskFn>(fn: F, options?: TaskOptions): F {
+  (options?.registry ?? defaultRegistry).register({
+    name: nameOf(fn, options),
+    kind: 'async',
+    fn,
+    description: options?.description ?? '',
+    source: options?.source ?? 'user',
+  });
+  return fn;
+}

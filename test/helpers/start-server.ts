@@ -1,0 +1,45 @@
+import { ClientError, Status } from 'nice-grpc';
+import { buildApp, createBuiltinRegistry, type App, type AppConfig, type AppDeps } from '../../src/app';
+import { createTaskSchedulerClient } from '../../src/client/create-client';
+import type { TaskSchedulerClient } from '../../generated/taskscheduler/task_scheduler';
+
+/** A real server on 127.0.0.1:0 and a generated nice-grpc client talking to it. */
+export interface TestServer {
+  readonly client: TaskSchedulerClient;
+  readonly address: string;
+  readonly app: App;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real server (fresh registry with the built-ins and the repository's plugins, in-memory
+ * store, silent logs) on a free loopback port.
+ */
+export async function startTestServer(config: Partial<AppConfig> = {}, deps: AppDeps = {}): Promise<TestServer> {
+  const app = buildApp({ libraryDir: 'libraries', shutdownGraceMs: 100, ...config }, { registry: createBuiltinRegistry(), ...deps });
+  const address = await app.server.listen('127.0.0.1:0');
+  const connection = createTaskSchedulerClient(address);
+  return {
+    client: connection.client,
+    address,
+    app,
+    async close() {
+      connection.close();
+      await app.close();
+    },
+  };
+}
+
+/** Awaits a call expected to fail and returns its ServerError (fails the test otherwise). */
+export async function expectGrpcError(call: Promise<unknown>): Promise<ClientError> {
+  let value: unknown;
+  try {
+    value = await call;
+  } catch (err) {
+    if (err instanceof ClientError) return err;
+    throw err;
+  }
+  throw new Error(`expected a gRPC error, got a response: ${JSON.stringify(value)}`);
+}
+
+export { ClientError, Status };
