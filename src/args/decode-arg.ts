@@ -12,7 +12,7 @@ import {
   UInt64Value,
 } from '../../generated/google/protobuf/wrappers';
 import { ListValue, MapValue } from '../../generated/taskscheduler/task_scheduler';
-import { InvalidArgumentsError, clip } from '../errors';
+import { InvalidArgumentsError, MAX_QUOTED_CHARS, clip } from '../errors';
 import type { ArgValue } from './arg-value';
 
 /** Limits applied while decoding arguments. */
@@ -91,21 +91,32 @@ function toInvalidArguments(err: unknown, root: string): InvalidArgumentsError {
     return new InvalidArgumentsError(`${root}${err.segments.reverse().join('')}: ${err.reason}`);
   }
   // A stack overflow or anything unexpected from a codec still names the argument; never escapes raw.
-  const reason = err instanceof RangeError && /call stack/i.test(err.message) ? 'nested too deeply' : 'cannot be decoded';
+  const reason = isStackOverflow(err) ? 'nested too deeply' : 'cannot be decoded';
   return new InvalidArgumentsError(`${root}: ${reason}`, { cause: err });
+}
+
+/**
+ * True for V8's stack overflow (RangeError "Maximum call stack size exceeded"). No regex: near the stack's
+ * edge a regex throws a SyntaxError of its own, which the next frame would then report as a decode error.
+ * If this check itself overflows, the RangeError reaches the next frame up, which has room to check it.
+ */
+function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && err.message.includes('call stack');
 }
 
 function fail(reason: string): never {
   throw new DecodeFailure(reason);
 }
 
-function within<T>(segment: string, decode: () => T): T {
-  try {
-    return decode();
-  } catch (err) {
-    if (err instanceof DecodeFailure) err.segments.push(segment);
-    throw err;
-  }
+/** Adds a path segment to a failure passing through a container (called only on the error path). */
+function atSegment(err: unknown, segment: string): unknown {
+  if (err instanceof DecodeFailure) err.segments.push(segment);
+  return err;
+}
+
+/** `.fields["key"]`, the key JSON-quoted and cut at ~100 characters. */
+function fieldSegment(key: string): string {
+  return `.fields[${JSON.stringify(key.length > MAX_QUOTED_CHARS ? `${key.slice(0, MAX_QUOTED_CHARS)}…` : key)}]`;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -155,7 +166,11 @@ function decodeKnown(name: ArgTypeName, bytes: Uint8Array, depth: number, limits
         const values = ListValue.decode(bytes).values;
         const out = new Array<ArgValue>(values.length);
         for (let i = 0; i < values.length; i++) {
-          out[i] = within(`.values[${i}]`, () => decodeAnyAt(values[i]!, inner, limits));
+          try {
+            out[i] = decodeAnyAt(values[i]!, inner, limits);
+          } catch (err) {
+            throw atSegment(err, `.values[${i}]`);
+          }
         }
         return { kind: 'list', value: out };
       }
@@ -163,7 +178,11 @@ function decodeKnown(name: ArgTypeName, bytes: Uint8Array, depth: number, limits
         const inner = enter(depth, limits);
         const out = new Map<string, ArgValue>();
         for (const [key, value] of MapValue.decode(new BinaryReader(bytes, decodeUtf8Strict)).fields) {
-          out.set(key, within(`.fields[${JSON.stringify(clip(key))}]`, () => decodeAnyAt(value, inner, limits)));
+          try {
+            out.set(key, decodeAnyAt(value, inner, limits));
+          } catch (err) {
+            throw atSegment(err, fieldSegment(key));
+          }
         }
         return { kind: 'map', value: out };
       }
@@ -182,7 +201,7 @@ function decodeKnown(name: ArgTypeName, bytes: Uint8Array, depth: number, limits
     }
   } catch (err) {
     if (err instanceof DecodeFailure) throw err;
-    if (err instanceof RangeError && /call stack/i.test(err.message)) fail('nested too deeply');
+    if (isStackOverflow(err)) fail('nested too deeply');
     return fail(`cannot decode ${name}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
@@ -239,7 +258,9 @@ function readJsonStruct(reader: BinaryReader, length: number, depth: number, lim
       reader.skip(wireType, field);
       continue;
     }
-    const entryEnd = reader.pos + reader.uint32();
+    // Read the length first: `reader.pos + reader.uint32()` would take the position before the varint.
+    const entryLength = reader.uint32();
+    const entryEnd = reader.pos + entryLength;
     let key = '';
     let value: ArgValue | undefined;
     while (reader.pos < entryEnd) {
@@ -248,14 +269,18 @@ function readJsonStruct(reader: BinaryReader, length: number, depth: number, lim
         key = decodeUtf8Strict(reader.bytes());
       } else if (entryField === 2 && entryWire === WIRE_LEN) {
         const valueLength = reader.uint32();
-        const k = key;
-        value = within(`.fields[${JSON.stringify(clip(k))}]`, () => readJsonValue(reader, valueLength, depth, limits));
+        try {
+          value = readJsonValue(reader, valueLength, depth, limits);
+        } catch (err) {
+          throw atSegment(err, fieldSegment(key));
+        }
       } else {
         reader.skip(entryWire, entryField);
       }
     }
     checkEnd(reader, entryEnd);
-    out.set(key, value ?? within(`.fields[${JSON.stringify(clip(key))}]`, () => fail('struct field has no value')));
+    if (value === undefined) throw atSegment(new DecodeFailure('struct field has no value'), fieldSegment(key));
+    out.set(key, value);
   }
   checkEnd(reader, end);
   return { kind: 'map', value: out };
@@ -272,7 +297,11 @@ function readJsonList(reader: BinaryReader, length: number, depth: number, limit
       continue;
     }
     const valueLength = reader.uint32();
-    out.push(within(`.values[${out.length}]`, () => readJsonValue(reader, valueLength, depth, limits)));
+    try {
+      out.push(readJsonValue(reader, valueLength, depth, limits));
+    } catch (err) {
+      throw atSegment(err, `.values[${out.length}]`);
+    }
   }
   checkEnd(reader, end);
   return { kind: 'list', value: out };

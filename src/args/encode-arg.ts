@@ -76,8 +76,8 @@ export type JsArg =
   | { readonly [key: string]: JsArg };
 
 /**
- * Maps a plain JS value to an {@link ArgValue}: integers that fit int32 → int32, other integers → int64
- * (bigint/Long too; unsigned Longs → uint64), other numbers → double, strings, booleans, bytes, `null`,
+ * Maps a plain JS value to an {@link ArgValue}: integers that fit int32 → int32, other safe integers →
+ * int64 (bigint/Long too; unsigned Longs → uint64), other numbers (incl. unsafe integers) → double, strings, booleans, bytes, `null`,
  * arrays → list, Maps and plain objects → map. An ArgValue passes through unchanged.
  */
 export function toArgValue(value: JsArg): ArgValue {
