@@ -20,23 +20,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const { logger, file, close: closeLogs } = createLogger({ level: options.logLevel, dir: options.logDir, file: options.logFile, console: true });
   const app = buildApp(options.app, { logger });
-  let address: string;
-  try {
-    address = await app.server.listen(options.addr);
-  } catch (err) {
-    logger.error(`cannot listen on ${options.addr}: ${err instanceof Error ? err.message : String(err)}`, { addr: options.addr });
-    await app.close();
-    await closeLogs();
-    process.exitCode = 1;
-    return;
-  }
-  logger.info(`Task Scheduler listening on ${address}`, {
-    address,
-    tasks: app.registry.size,
-    plugins: app.plugins.map((plugin) => plugin.name),
-    logFile: file,
-  });
-
+  // Handlers go in before listening: a signal right after the ready line must still stop cleanly.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -56,6 +40,22 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on('uncaughtException', (err) => logger.error('uncaught exception (from a task?)', { err }));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  let address: string;
+  try {
+    address = await app.server.listen(options.addr);
+  } catch (err) {
+    logger.error(`cannot listen on ${options.addr}: ${err instanceof Error ? err.message : String(err)}`, { addr: options.addr });
+    await app.close();
+    await closeLogs();
+    process.exitCode = 1;
+    return;
+  }
+  logger.info(`Task Scheduler listening on ${address}`, {
+    address,
+    tasks: app.registry.size,
+    plugins: app.plugins.map((plugin) => plugin.name),
+    logFile: file,
+  });
 }
 
 void main(process.argv.slice(2));

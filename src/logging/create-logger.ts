@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
 import type { Logger } from './logger';
@@ -47,23 +47,28 @@ export function createLogger(options: LoggerOptions): { logger: Logger; file: st
     );
   }
   const file = logFilePath(options);
+  let stream: WriteStream | undefined;
   if (file) {
     mkdirSync(path.dirname(file), { recursive: true });
+    // A plain append stream we own, so close() can wait until every line is on disk (winston's File
+    // transport signals 'finish' before its last writes land, losing lines at exit).
+    stream = createWriteStream(file, { flags: 'a' });
     transports.push(
-      new winston.transports.File({
-        filename: file,
-        format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json({ replacer: errorReplacer })),
+      new winston.transports.Stream({
+        stream,
+        format: winston.format.combine(winston.format.timestamp(), winston.format.json({ replacer: errorReplacer })),
       }),
     );
   }
   const logger = winston.createLogger({ level: options.level, transports, silent: transports.length === 0 });
-  const close = () =>
-    new Promise<void>((resolve) => {
-      if (transports.length === 0) return resolve();
-      logger.on('finish', () => resolve());
-      logger.end();
-      setTimeout(resolve, 1000).unref();
+  const close = async (): Promise<void> => {
+    if (!stream) return;
+    const open = stream;
+    await new Promise<void>((resolve) => {
+      open.end(() => resolve());
+      setTimeout(resolve, 2000).unref();
     });
+  };
   return { logger, file, close };
 }
 
