@@ -97,13 +97,7 @@ function nameOf(fn: { name: string }, options: TaskOptions | undefined): string 
  * }, { description: 'Greets someone' });
  */
 export function syncTask<F extends SyncTaskFn>(fn: F, options?: TaskOptions): F {
-  (options?.registry ?? defaultRegistry).register({
-    name: nameOf(fn, options),
-    kind: 'sync',
-    fn,
-    description: options?.description ?? '',
-    source: options?.source ?? 'user',
-  });
+  registerTask({ kind: 'sync', fn }, options);
   return fn;
 }
 
@@ -112,12 +106,15 @@ export function syncTask<F extends SyncTaskFn>(fn: F, options?: TaskOptions): F 
  * returns the function. Its context's `signal` fires on cancellation and timeouts.
  */
 export function asyncTask<F extends AsyncTaskFn>(fn: F, options?: TaskOptions): F {
+  registerTask({ kind: 'async', fn }, options);
+  return fn;
+}
+
+function registerTask(task: { kind: 'sync'; fn: SyncTaskFn } | { kind: 'async'; fn: AsyncTaskFn }, options: TaskOptions | undefined): void {
   (options?.registry ?? defaultRegistry).register({
-    name: nameOf(fn, options),
-    kind: 'async',
-    fn,
+    ...task,
+    name: nameOf(task.fn, options),
     description: options?.description ?? '',
     source: options?.source ?? 'user',
   });
-  return fn;
 }
