@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { createScheduler, type Scheduler } from './engine/scheduler';
 import { silentLogger, type Logger } from './logging/logger';
@@ -5,6 +7,7 @@ import { loadPlugins, type LoadedPlugin } from './plugins/load-plugins';
 import { MemoryResultStore, DEFAULT_MEMORY_STORE_OPTIONS } from './results/memory-result-store';
 import type { ResultStore } from './results/result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
+import { TaskPool } from './tasks/pool/task-pool';
 import { registerBuiltinTasks } from './tasks/builtins';
 import { defaultRegistry, TaskRegistry } from './tasks/task-registry';
 
@@ -26,8 +29,18 @@ export interface AppConfig {
   readonly maxArgDepth: number;
   /** Largest request message, bytes. */
   readonly maxMessageBytes: number;
-  /** Grace period for running calls on close, ms. */
+  /** On close, how long unfinished tasks may run before they are cancelled, ms. */
   readonly shutdownGraceMs: number;
+  /** Most tasks running at once; 0 = unlimited. */
+  readonly maxConcurrentTasks: number;
+  /** Most accepted tasks waiting to run; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  readonly maxQueuedTasks: number;
+  /** Worker threads for CPU-bound sync tasks (`worker: true`); 0 = run them inline. */
+  readonly workerThreads: number;
+  /** Heap limit per worker thread, MB; 0 = Node's default. */
+  readonly workerMaxMemoryMb: number;
+  /** User task modules to load (here and in the worker threads); they register with syncTask/asyncTask. */
+  readonly taskModules: readonly string[];
 }
 
 /** Defaults of {@link AppConfig} (SPEC §6). */
@@ -40,7 +53,12 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   maxResultBytes: DEFAULT_MEMORY_STORE_OPTIONS.maxBytes,
   maxArgDepth: DEFAULT_DECODE_LIMITS.maxDepth,
   maxMessageBytes: 4 * 1024 * 1024,
-  shutdownGraceMs: 5_000,
+  shutdownGraceMs: 10_000,
+  maxConcurrentTasks: 0,
+  maxQueuedTasks: 100_000,
+  workerThreads: availableParallelism(),
+  workerMaxMemoryMb: 512,
+  taskModules: [],
 });
 
 /** What {@link buildApp} takes besides settings. */
@@ -63,8 +81,13 @@ export interface App {
   readonly scheduler: Scheduler;
   readonly server: TaskSchedulerServer;
   readonly plugins: readonly LoadedPlugin[];
+  /** Worker threads for CPU-bound sync tasks (absent when `workerThreads` is 0). */
+  readonly pool: TaskPool | undefined;
   readonly logger: Logger;
-  /** Stops the server (grace period), then the scheduler and the store. */
+  /**
+   * Graceful stop: new submissions get UNAVAILABLE, unfinished tasks get `shutdownGraceMs` to finish and
+   * are then cancelled, then the gRPC server, worker threads and store close.
+   */
   close(): Promise<void>;
 }
 
@@ -90,6 +113,12 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     }
   }
   const plugins = config.libraryDir ? loadPlugins(config.libraryDir, registry, logger) : [];
+  const taskModules = config.taskModules.map((module) => path.resolve(module));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  for (const module of taskModules) require(module);
+  const pool = config.workerThreads > 0
+    ? new TaskPool({ threads: config.workerThreads, maxMemoryMb: config.workerMaxMemoryMb, pluginFiles: plugins.map((plugin) => plugin.file), taskModules })
+    : undefined;
   const results = deps.results ?? new MemoryResultStore({
     maxCount: config.maxResults,
     maxBytes: config.maxResultBytes,
@@ -101,6 +130,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     logger,
     dependencyTimeoutMs: config.dependencyTimeoutMs,
     executionTimeoutMs: config.executionTimeoutMs,
+    maxConcurrentTasks: config.maxConcurrentTasks,
+    maxQueuedTasks: config.maxQueuedTasks,
+    ...(pool ? { pool } : {}),
   });
   const server = createTaskSchedulerServer({
     scheduler,
@@ -116,9 +148,13 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     scheduler,
     server,
     plugins,
+    pool,
     logger,
     async close() {
-      await Promise.allSettled([server.close(config.shutdownGraceMs), scheduler.close()]);
+      // Drain first, so every blocking caller gets its answer; then the calls still open are long
+      // polls on finished tasks, which answer at once.
+      await scheduler.close(config.shutdownGraceMs);
+      await server.close(1_000);
     },
   };
 }

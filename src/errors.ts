@@ -137,8 +137,9 @@ export class TooManyTasksError extends TaskSchedulerError {
 /** The server is shutting down: UNAVAILABLE `Shutting down`. */
 export class ShuttingDownError extends TaskSchedulerError {
   readonly code = StatusCode.UNAVAILABLE;
-  constructor() {
-    super('Shutting down', '');
+  /** `detail` follows the prefix as is, e.g. `: task 'x' was cancelled before it finished`. */
+  constructor(detail = '') {
+    super('Shutting down', detail);
   }
 }
 

@@ -24,8 +24,9 @@ async function main(argv: readonly string[]): Promise<void> {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
+      // A second signal does not wait for the drain: unfinished tasks are abandoned, hence exit code 1.
       logger.warn(`${signal} again: exiting now`);
-      process.exit(0);
+      process.exit(1);
     }
     stopping = true;
     logger.info(`${signal} received: shutting down`, { graceMs: options.app.shutdownGraceMs });

@@ -42,7 +42,12 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('max-result-bytes', { type: 'number', default: d.maxResultBytes, describe: 'Most bytes of results kept (approximate)' })
     .option('max-arg-depth', { type: 'number', default: d.maxArgDepth, describe: 'Deepest nesting of list/map arguments accepted' })
     .option('max-message-bytes', { type: 'number', default: d.maxMessageBytes, describe: 'Largest request message accepted' })
-    .option('shutdown-grace-ms', { type: 'number', default: d.shutdownGraceMs, describe: 'On SIGINT/SIGTERM, how long running calls may finish' })
+    .option('max-concurrent-tasks', { type: 'number', default: d.maxConcurrentTasks, describe: 'Most tasks running at once (0 = unlimited); tasks waiting for dependencies hold no slot' })
+    .option('max-queued-tasks', { type: 'number', default: d.maxQueuedTasks, describe: 'Most accepted tasks waiting to run; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('worker-threads', { type: 'number', default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
+    .option('worker-max-memory-mb', { type: 'number', default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
+    .option('task-module', { type: 'string', array: true, default: [] as string[], describe: 'JS module(s) of your own tasks (syncTask/asyncTask at import), loaded here and in workers' })
+    .option('shutdown-grace-ms', { type: 'number', default: d.shutdownGraceMs, describe: 'On SIGINT/SIGTERM, how long unfinished tasks may run before they are cancelled' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level (per-task lines are debug)' })
     .option('log-dir', { type: 'string', default: 'logs', describe: 'Directory for a timestamped JSON-lines log file per run; empty: no file' })
     .option('log-file', { type: 'string', describe: 'Log to this file instead (appends)' })
@@ -79,6 +84,11 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     maxArgDepth: positiveInt('max-arg-depth')(parsed['max-arg-depth']),
     maxMessageBytes: positiveInt('max-message-bytes')(parsed['max-message-bytes']),
     shutdownGraceMs: nonNegativeInt('shutdown-grace-ms')(parsed['shutdown-grace-ms']),
+    maxConcurrentTasks: nonNegativeInt('max-concurrent-tasks')(parsed['max-concurrent-tasks']),
+    maxQueuedTasks: nonNegativeInt('max-queued-tasks')(parsed['max-queued-tasks']),
+    workerThreads: nonNegativeInt('worker-threads')(parsed['worker-threads']),
+    workerMaxMemoryMb: nonNegativeInt('worker-max-memory-mb')(parsed['worker-max-memory-mb']),
+    taskModules: ((parsed['task-module'] as string[] | undefined) ?? []).filter((module) => module !== ''),
   };
   const logFile = parsed['log-file'];
   return {

@@ -14,6 +14,7 @@ import {
   TaskExecutionError,
   TaskSchedulerError,
   TaskTimeoutError,
+  TooManyTasksError,
   clip,
   describeThrown,
 } from '../errors';
@@ -21,7 +22,9 @@ import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
 import { isFinished, type TaskFailure, type TaskRecord, type TaskStatus } from '../results/task-record';
 import type { TaskContext } from '../tasks/task-context';
+import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
+import { ConcurrencyLimiter } from './concurrency-limiter';
 import { argsDigest, identityMismatch } from './task-identity';
 
 /** What the scheduler needs, built once by `main` (or a test) and passed in. */
@@ -33,6 +36,24 @@ export interface SchedulerDeps {
   readonly dependencyTimeoutMs?: number;
   /** Default max run time of a task; 0 = none. */
   readonly executionTimeoutMs?: number;
+  /** Worker threads for sync tasks registered with `worker: true`; without it they run inline. */
+  readonly pool?: TaskPool;
+  /** Most tasks running at once; 0 = unlimited. Tasks waiting for dependencies hold no slot. */
+  readonly maxConcurrentTasks?: number;
+  /** Most accepted tasks not yet running (waiting for deps or a slot); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  readonly maxQueuedTasks?: number;
+}
+
+/** Counts for metrics and dashboards. */
+export interface SchedulerStats {
+  /** Accepted and not finished. */
+  readonly inFlight: number;
+  /** Accepted, not yet running (waiting for dependencies or a slot). */
+  readonly pending: number;
+  /** Holding a slot. */
+  readonly running: number;
+  /** Waiting for a slot. */
+  readonly waitingForSlot: number;
 }
 
 /** A decoded submission (the domain form of `TaskRequest`). */
@@ -85,10 +106,14 @@ export interface Scheduler {
   waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined>;
   /** Cancels an unfinished task. */
   cancel(taskId: string): Promise<CancelOutcome>;
-  /** Number of tasks accepted and not yet finished. */
-  readonly inFlightCount: number;
-  /** Rejects new work, ends unfinished tasks (FAILED, `Shutting down`) and closes the store. */
-  close(): Promise<void>;
+  /** Current counts. */
+  stats(): SchedulerStats;
+  /**
+   * Graceful stop: rejects new submissions (UNAVAILABLE), lets unfinished tasks run up to `graceMs`,
+   * cancels the rest (their callers get UNAVAILABLE `Shutting down…`), stops the worker pool and
+   * closes the store. One task that never settles cannot hold it past the grace period.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Builds a {@link Scheduler}. */
@@ -103,6 +128,8 @@ interface InFlightTask {
   readonly resolveDone: (record: TaskRecord) => void;
   /** Set by the first terminal transition; later ones are ignored. */
   finishing: boolean;
+  /** Holds a concurrency slot (released on finish). */
+  holdsSlot: boolean;
 }
 
 type DependencyState = TaskRecord | InFlightTask;
@@ -116,7 +143,11 @@ class TaskScheduler implements Scheduler {
   readonly #debug: boolean;
   readonly #dependencyTimeoutMs: number;
   readonly #executionTimeoutMs: number;
+  readonly #pool: TaskPool | undefined;
+  readonly #limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly #maxQueuedTasks: number;
   readonly #inFlight = new Map<string, InFlightTask>();
+  #pending = 0;
   #closing = false;
 
   constructor(deps: SchedulerDeps) {
@@ -126,10 +157,13 @@ class TaskScheduler implements Scheduler {
     this.#debug = this.#logger.isDebugEnabled();
     this.#dependencyTimeoutMs = deps.dependencyTimeoutMs ?? 30_000;
     this.#executionTimeoutMs = deps.executionTimeoutMs ?? 0;
+    this.#pool = deps.pool;
+    this.#limiter = new ConcurrencyLimiter(deps.maxConcurrentTasks ?? 0);
+    this.#maxQueuedTasks = deps.maxQueuedTasks ?? 0;
   }
 
-  get inFlightCount(): number {
-    return this.#inFlight.size;
+  stats(): SchedulerStats {
+    return { inFlight: this.#inFlight.size, pending: this.#pending, running: this.#limiter.running, waitingForSlot: this.#limiter.waiting };
   }
 
   resolveMethod(method: string): TaskDefinition {
@@ -163,6 +197,9 @@ class TaskScheduler implements Scheduler {
     const raced = this.#inFlight.get(taskId);
     if (raced) return this.#answerExisting(raced.record, identity, detached);
     if (this.#closing) throw new ShuttingDownError();
+    if (this.#maxQueuedTasks > 0 && this.#pending >= this.#maxQueuedTasks) {
+      throw new TooManyTasksError(`${this.#pending} tasks are already waiting (limit ${this.#maxQueuedTasks}, --max-queued-tasks); retry later`);
+    }
 
     const record: TaskRecord = { taskId, ...identity, status: 'PENDING', result: '', submittedAt: Date.now() };
     const task = this.#track(record);
@@ -202,29 +239,41 @@ class TaskScheduler implements Scheduler {
   async cancel(taskId: string): Promise<CancelOutcome> {
     const task = this.#inFlight.get(taskId);
     if (!task || task.finishing) return { cancelled: false, record: task?.record ?? (await this.#results.get(taskId)) };
-    const error = new TaskCancelledError(taskId);
-    task.controller.abort(error);
-    await this.#finish(task, failedWith(error, 'CANCELLED'));
+    await this.#stop(task, new TaskCancelledError(taskId));
     return { cancelled: true, record: task.record };
   }
 
-  async close(): Promise<void> {
+  async close(graceMs = 0): Promise<void> {
     this.#closing = true;
-    const error = new ShuttingDownError();
+    if (graceMs > 0 && this.#inFlight.size > 0) {
+      const timer = new AbortController();
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight.values()].map((task) => task.done)),
+        delay(graceMs, undefined, { signal: timer.signal }).catch(() => undefined),
+      ]);
+      timer.abort();
+    }
     await Promise.allSettled(
-      [...this.#inFlight.values()].map((task) => {
-        task.controller.abort(error);
-        return this.#finish(task, failedWith(error, 'FAILED'));
-      }),
+      [...this.#inFlight.values()].map((task) =>
+        this.#stop(task, new ShuttingDownError(`: task '${clip(task.record.taskId)}' was cancelled before it finished`)),
+      ),
     );
-    await this.#results.close();
+    await Promise.allSettled([this.#pool?.close(), this.#results.close()]);
+  }
+
+  /** Ends an unfinished task from outside (cancel, shutdown): aborts its work and records it CANCELLED. */
+  async #stop(task: InFlightTask, reason: TaskSchedulerError): Promise<void> {
+    this.#limiter.withdraw(task);
+    task.controller.abort(reason);
+    await this.#finish(task, failedWith(reason, 'CANCELLED'));
   }
 
   #track(record: TaskRecord): InFlightTask {
     let resolveDone!: (record: TaskRecord) => void;
     const done = new Promise<TaskRecord>((resolve) => (resolveDone = resolve));
-    const task: InFlightTask = { record, controller: new AbortController(), done, resolveDone, finishing: false };
+    const task: InFlightTask = { record, controller: new AbortController(), done, resolveDone, finishing: false, holdsSlot: false };
     this.#inFlight.set(record.taskId, task);
+    this.#pending++;
     return task;
   }
 
@@ -285,19 +334,28 @@ class TaskScheduler implements Scheduler {
     try {
       const dependencyResults = dependencies ? await this.#awaitDependencies(task, request, dependencies) : NO_DEPENDENCY_RESULTS;
       if (task.finishing) return;
+      if (!this.#limiter.tryAcquire() && !(await this.#limiter.wait(task))) return; // withdrawn: cancelled
+      task.holdsSlot = true;
+      if (task.finishing) return this.#releaseSlot(task);
       const running: TaskRecord = { ...task.record, status: 'RUNNING', startedAt: Date.now() };
       task.record = running;
+      this.#pending--;
       // Not awaited: the transition is visible locally at once; the store catches up in order.
       this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId, err }));
       const ctx: TaskContext = { taskId, method: definition.name, dependencyResults, signal: task.controller.signal };
       const args = request.injectDependencyResults && request.deps.length > 0
         ? [...request.deps.map((dep): ArgValue => ({ kind: 'string', value: dependencyResults.get(dep)! })), ...request.args]
         : request.args;
+      const timeoutMs = request.executionTimeoutMs || this.#executionTimeoutMs;
       let result: unknown;
-      if (definition.kind === 'sync') {
-        result = definition.fn(args, ctx);
+      if (definition.kind === 'async') {
+        result = await this.#runAsync(task, definition.fn(args, ctx), timeoutMs);
+      } else if (definition.worker && this.#pool) {
+        result = await this.#runAsync(task, this.#pool.run(definition.name, args, ctx), timeoutMs);
       } else {
-        result = await this.#runAsync(task, definition.fn(args, ctx), request.executionTimeoutMs || this.#executionTimeoutMs);
+        // Inline sync tasks cannot be interrupted; one that overran still answers DEADLINE_EXCEEDED.
+        result = definition.fn(args, ctx);
+        if (timeoutMs > 0 && Date.now() - running.startedAt! > timeoutMs) throw overtime(taskId, timeoutMs);
       }
       if (typeof result !== 'string') {
         throw new TaskExecutionError(`task '${definition.name}' returned ${result === null ? 'null' : typeof result}, expected a string`);
@@ -312,7 +370,7 @@ class TaskScheduler implements Scheduler {
   async #runAsync(task: InFlightTask, pending: Promise<string>, timeoutMs: number): Promise<unknown> {
     const signal = task.controller.signal;
     const timer = timeoutMs > 0
-      ? setTimeout(() => task.controller.abort(new TaskTimeoutError(`task '${clip(task.record.taskId)}' ran longer than its execution timeout of ${timeoutMs} ms`)), timeoutMs)
+      ? setTimeout(() => task.controller.abort(overtime(task.record.taskId, timeoutMs)), timeoutMs)
       : undefined;
     try {
       return await new Promise<unknown>((resolve, reject) => {
@@ -342,6 +400,8 @@ class TaskScheduler implements Scheduler {
   async #finish(task: InFlightTask, terminal: Terminal): Promise<void> {
     if (task.finishing) return;
     task.finishing = true;
+    if (task.record.status === 'PENDING') this.#pending--;
+    this.#releaseSlot(task);
     const record: TaskRecord = { ...task.record, ...terminal, finishedAt: Date.now() };
     task.record = record;
     try {
@@ -361,6 +421,12 @@ class TaskScheduler implements Scheduler {
     }
   }
 
+  #releaseSlot(task: InFlightTask): void {
+    if (!task.holdsSlot) return;
+    task.holdsSlot = false;
+    this.#limiter.release();
+  }
+
   #unfinishedElsewhere(record: TaskRecord): Error {
     // With the in-memory store every unfinished record is in flight here; a shared store (Redis) will
     // wait on its notifications instead.
@@ -369,6 +435,10 @@ class TaskScheduler implements Scheduler {
 }
 
 type Terminal = { status: TaskStatus; result: string; failure?: TaskFailure };
+
+function overtime(taskId: string, timeoutMs: number): TaskTimeoutError {
+  return new TaskTimeoutError(`task '${clip(taskId)}' ran longer than its execution timeout of ${timeoutMs} ms`);
+}
 
 /**
  * The terminal state for an error. The stored result is the task's own message for errors the task

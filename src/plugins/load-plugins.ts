@@ -8,6 +8,8 @@ import { asyncTask, syncTask, type AsyncTaskFn, type SyncTaskFn, type TaskRegist
 export interface PluginTaskOptions {
   readonly name?: string;
   readonly description?: string;
+  /** Sync tasks only: CPU-bound, run on a worker thread (see `SyncTaskOptions.worker`). */
+  readonly worker?: boolean;
 }
 
 /** What a plugin module receives: registration functions scoped to the plugin, and the error class. */
@@ -80,7 +82,7 @@ export function loadPlugin(file: string, registry: TaskRegistry): LoadedPlugin {
     pluginName: name,
     syncTask: (fn, options) => {
       const opts = scoped(fn, options);
-      syncTask(fn, opts);
+      syncTask(fn, { ...opts, worker: options?.worker ?? false });
       registered.push(opts.name);
     },
     asyncTask: (fn, options) => {

@@ -11,7 +11,15 @@ export type TaskSource = 'builtin' | 'user' | `plugin:${string}`;
 
 /** A registered task. Method names are unique across sync and async tasks. */
 export type TaskDefinition =
-  | { readonly name: string; readonly kind: 'sync'; readonly fn: SyncTaskFn; readonly description: string; readonly source: TaskSource }
+  | {
+      readonly name: string;
+      readonly kind: 'sync';
+      readonly fn: SyncTaskFn;
+      readonly description: string;
+      readonly source: TaskSource;
+      /** CPU-bound: run on a worker thread (when the server has a pool) instead of inline. */
+      readonly worker?: boolean;
+    }
   | { readonly name: string; readonly kind: 'async'; readonly fn: AsyncTaskFn; readonly description: string; readonly source: TaskSource };
 
 /** Options of {@link syncTask} / {@link asyncTask}. */
@@ -24,6 +32,16 @@ export interface TaskOptions {
   readonly source?: TaskSource;
   /** Registry to add the task to; defaults to {@link defaultRegistry}. */
   readonly registry?: TaskRegistry;
+}
+
+/** Options of {@link syncTask}. */
+export interface SyncTaskOptions extends TaskOptions {
+  /**
+   * CPU-bound: run on a worker thread so it cannot block other requests, and so timeouts and
+   * cancellation can stop it. Leave off for quick tasks (`add`): a thread hop costs more than they do.
+   * The task's module must also load in the workers (built-ins, plugins, `--task-module` files).
+   */
+  readonly worker?: boolean;
 }
 
 /** Names clients can call: no whitespace or control characters, at most 200 characters. */
@@ -96,8 +114,8 @@ function nameOf(fn: { name: string }, options: TaskOptions | undefined): string 
  *   return `hello ${args[0]?.kind === 'string' ? args[0].value : 'world'}`;
  * }, { description: 'Greets someone' });
  */
-export function syncTask<F extends SyncTaskFn>(fn: F, options?: TaskOptions): F {
-  registerTask({ kind: 'sync', fn }, options);
+export function syncTask<F extends SyncTaskFn>(fn: F, options?: SyncTaskOptions): F {
+  registerTask({ kind: 'sync', fn, worker: options?.worker ?? false }, options);
   return fn;
 }
 
@@ -110,7 +128,7 @@ export function asyncTask<F extends AsyncTaskFn>(fn: F, options?: TaskOptions): 
   return fn;
 }
 
-function registerTask(task: { kind: 'sync'; fn: SyncTaskFn } | { kind: 'async'; fn: AsyncTaskFn }, options: TaskOptions | undefined): void {
+function registerTask(task: { kind: 'sync'; fn: SyncTaskFn; worker: boolean } | { kind: 'async'; fn: AsyncTaskFn }, options: TaskOptions | undefined): void {
   (options?.registry ?? defaultRegistry).register({
     ...task,
     name: nameOf(task.fn, options),

@@ -57,7 +57,7 @@ export function registerAddedTasks(registry: TaskRegistry): void {
   syncTask(echo, { ...builtin, description: 'The decoded arguments as canonical JSON' });
   syncTask(concat, { ...builtin, description: 'String arguments joined with no separator' });
   syncTask(fail, { ...builtin, description: 'Always fails with the first string argument (or "fail")' });
-  syncTask(fib, { ...builtin, description: 'Naive recursive Fibonacci of n (0..50), CPU-bound on purpose' });
+  syncTask(fib, { ...builtin, worker: true, description: 'Naive recursive Fibonacci of n (0..50), CPU-bound on purpose (worker thread)' });
   asyncTask(sleepTask, { ...builtin, name: 'sleep', description: 'Waits n ms (default 1000), ends early when cancelled' });
   asyncTask(longRunningTask, { ...builtin, name: 'long_running_task', description: 'Waits 1000 ms (or n ms): "Processed async task with <n> args"' });
 }

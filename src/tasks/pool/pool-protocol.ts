@@ -1,0 +1,53 @@
+import Long from 'long';
+import type { ArgValue } from '../../args/arg-value';
+
+/** What the main thread sends a worker: a task name and plain data (structured-clone safe). */
+export interface PoolRequest {
+  readonly name: string;
+  readonly taskId: string;
+  readonly args: readonly ArgValue[];
+  readonly dependencyResults: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * What a worker answers. Errors travel as data: class identity (InvalidArgumentsError) does not survive
+ * the thread boundary.
+ */
+export type PoolReply =
+  | { readonly ok: true; readonly result: string }
+  | { readonly ok: false; readonly invalidArguments: boolean; readonly message: string };
+
+/** Settings a worker starts with (`workerData`). */
+export interface PoolWorkerData {
+  /** Plugin files to load, as the main thread did. */
+  readonly pluginFiles: readonly string[];
+  /** User task modules to require (they register with syncTask at import). */
+  readonly taskModules: readonly string[];
+}
+
+/**
+ * Restores what structured cloning loses from decoded args: `Long` prototypes of 64-bit integers
+ * (Maps and Uint8Arrays survive as they are).
+ */
+export function reviveArgs(args: readonly ArgValue[]): ArgValue[] {
+  return args.map(reviveArg);
+}
+
+function reviveArg(value: ArgValue): ArgValue {
+  switch (value.kind) {
+    case 'int64':
+    case 'uint64': {
+      const { low, high, unsigned } = value.value as { low: number; high: number; unsigned: boolean };
+      return { kind: value.kind, value: Long.fromBits(low, high, unsigned) } as ArgValue;
+    }
+    case 'list':
+      return { kind: 'list', value: value.value.map(reviveArg) };
+    case 'map': {
+      const out = new Map<string, ArgValue>();
+      for (const [key, item] of value.value) out.set(key, reviveArg(item));
+      return { kind: 'map', value: out };
+    }
+    default:
+      return value;
+  }
+}

@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import type { ArgValue } from '../../args/arg-value';
+import { InvalidArgumentsError, TaskExecutionError } from '../../errors';
+import type { TaskContext } from '../task-context';
+import type { PoolReply, PoolRequest, PoolWorkerData } from './pool-protocol';
+
+/** Settings of a {@link TaskPool}. */
+export interface TaskPoolOptions {
+  /** Worker threads; default: the machine's available parallelism. */
+  readonly threads?: number;
+  /** Heap limit of each worker in MB (a task that exceeds it kills only its worker). 0: Node's default. */
+  readonly maxMemoryMb?: number;
+  readonly pluginFiles?: readonly string[];
+  readonly taskModules?: readonly string[];
+}
+
+/**
+ * Runs CPU-bound sync tasks (registered with `worker: true`) on worker threads (piscina), so they never
+ * block the event loop. Aborting a run terminates its thread; piscina replaces dead threads. Threads
+ * start on first use.
+ */
+export class TaskPool {
+  readonly threads: number;
+  readonly #options: TaskPoolOptions;
+  #piscina: Piscina<PoolRequest, PoolReply> | undefined;
+  #closed = false;
+
+  constructor(options: TaskPoolOptions = {}) {
+    this.threads = Math.max(1, options.threads ?? availableParallelism());
+    this.#options = options;
+  }
+
+  /** Tasks running or queued in the pool. */
+  get busy(): number {
+    const piscina = this.#piscina;
+    return piscina ? piscina.queueSize + piscina.threads.length - piscina.idleThreads : 0;
+  }
+
+  /**
+   * Runs task `name` on a worker. Resolves with its result; rejects with InvalidArgumentsError /
+   * TaskExecutionError as the inline run would, or with the signal's reason when aborted.
+   */
+  async run(name: string, args: readonly ArgValue[], ctx: TaskContext): Promise<string> {
+    if (this.#closed) throw new TaskExecutionError('worker pool is closed');
+    const request: PoolRequest = { name, taskId: ctx.taskId, args, dependencyResults: [...ctx.dependencyResults] };
+    let reply: PoolReply;
+    try {
+      reply = await this.#pool().run(request, { signal: ctx.signal });
+    } catch (err) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      throw new TaskExecutionError(`worker thread died while running '${name}': ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    if (reply.ok) return reply.result;
+    throw reply.invalidArguments ? new InvalidArgumentsError(reply.message) : new TaskExecutionError(reply.message);
+  }
+
+  /** Stops every worker (running tasks are cut). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const piscina = this.#piscina;
+    this.#piscina = undefined;
+    if (piscina) await piscina.destroy();
+  }
+
+  #pool(): Piscina<PoolRequest, PoolReply> {
+    if (!this.#piscina) {
+      const workerData: PoolWorkerData = { pluginFiles: this.#options.pluginFiles ?? [], taskModules: this.#options.taskModules ?? [] };
+      const maxMemoryMb = this.#options.maxMemoryMb ?? 0;
+      this.#piscina = new Piscina<PoolRequest, PoolReply>({
+        filename: workerScript(),
+        minThreads: this.threads,
+        maxThreads: this.threads,
+        idleTimeout: 60_000,
+        workerData,
+        ...(maxMemoryMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb } } : {}),
+      });
+    }
+    return this.#piscina;
+  }
+}
+
+/**
+ * The compiled worker script. Workers load plain JS: under ts-jest (sources in .ts) this resolves to
+ * the build in dist/, which `npm test` produces first.
+ */
+export function workerScript(): string {
+  const beside = path.join(__dirname, 'task-worker.js');
+  if (existsSync(beside)) return beside;
+  const built = path.resolve(__dirname, '../../../dist/src/tasks/pool/task-worker.js');
+  if (existsSync(built)) return built;
+  throw new Error(`worker script not found at ${beside} or ${built}: run \`npm run build\``);
+}

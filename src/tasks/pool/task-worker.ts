@@ -1,0 +1,50 @@
+/**
+ * The worker-thread side of the task pool (loaded by piscina, compiled JS only). It builds its own
+ * registry the way the main thread does — built-ins, plugins, user task modules — and runs sync tasks
+ * by name, so a task behaves the same inline and pooled.
+ */
+import { workerData } from 'node:worker_threads';
+import { describeThrown, InvalidArgumentsError } from '../../errors';
+import { loadPlugin } from '../../plugins/load-plugins';
+import { registerBuiltinTasks } from '../builtins';
+import type { TaskContext } from '../task-context';
+import { defaultRegistry } from '../task-registry';
+import { reviveArgs, type PoolReply, type PoolRequest, type PoolWorkerData } from './pool-protocol';
+
+const data = workerData as PoolWorkerData;
+const registry = defaultRegistry;
+registerBuiltinTasks(registry);
+for (const file of data.pluginFiles) loadPlugin(file, registry);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+for (const module of data.taskModules) require(module);
+
+/** Never fires: a pooled task is stopped by terminating its thread. */
+const NEVER = new AbortController().signal;
+
+/** Runs one pooled task. Never throws: failures are answered as data. */
+export default function runPooledTask(request: PoolRequest): PoolReply {
+  const definition = registry.get(request.name);
+  if (!definition || definition.kind !== 'sync') {
+    return {
+      ok: false,
+      invalidArguments: false,
+      message: `task '${request.name}' is not available in worker threads (load its module with --task-module)`,
+    };
+  }
+  const ctx: TaskContext = {
+    taskId: request.taskId,
+    method: request.name,
+    dependencyResults: new Map(request.dependencyResults),
+    signal: NEVER,
+  };
+  try {
+    const result: unknown = definition.fn(reviveArgs(request.args), ctx);
+    if (typeof result !== 'string') {
+      return { ok: false, invalidArguments: false, message: `task '${request.name}' returned ${result === null ? 'null' : typeof result}, expected a string` };
+    }
+    return { ok: true, result };
+  } catch (err) {
+    if (err instanceof InvalidArgumentsError) return { ok: false, invalidArguments: true, message: err.detail };
+    return { ok: false, invalidArguments: false, message: describeThrown(err) };
+  }
+}
