@@ -6,9 +6,7 @@ import {
   InvalidArgumentsError,
   MethodNotFoundError,
   MissingDependencyError,
-  RecordedFailureError,
   ShuttingDownError,
-  StatusCode,
   TaskAlreadyExistsError,
   TaskCancelledError,
   TaskExecutionError,
@@ -20,102 +18,23 @@ import {
 } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
-import { isFinished, type TaskFailure, type TaskRecord, type TaskStatus } from '../results/task-record';
+import { isFinished, type TaskRecord } from '../results/task-record';
 import type { TaskContext } from '../tasks/task-context';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import { ConcurrencyLimiter } from './concurrency-limiter';
+import type { CancelOutcome, Scheduler, SchedulerDeps, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
+import { MAX_WAIT_RESULT_MS } from './scheduler-types';
+import { failedWith, outcomeOf, overtime, type Terminal } from './task-outcome';
 import { argsDigest, identityMismatch } from './task-identity';
+import { untilAborted, waitUntil } from './wait-until';
 
-/** What the scheduler needs, built once by `main` (or a test) and passed in. */
-export interface SchedulerDeps {
-  readonly registry: TaskRegistry;
-  readonly results: ResultStore;
-  readonly logger?: Logger;
-  /** Default max wait for unfinished dependencies (SPEC default 30 000 ms). */
-  readonly dependencyTimeoutMs?: number;
-  /** Default max run time of a task; 0 = none. */
-  readonly executionTimeoutMs?: number;
-  /** Worker threads for sync tasks registered with `worker: true`; without it they run inline. */
-  readonly pool?: TaskPool;
-  /** Most tasks running at once; 0 = unlimited. Tasks waiting for dependencies hold no slot. */
-  readonly maxConcurrentTasks?: number;
-  /** Most accepted tasks not yet running (waiting for deps or a slot); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
-  readonly maxQueuedTasks?: number;
-}
-
-/** Counts for metrics and dashboards. */
-export interface SchedulerStats {
-  /** Accepted and not finished. */
-  readonly inFlight: number;
-  /** Accepted, not yet running (waiting for dependencies or a slot). */
-  readonly pending: number;
-  /** Holding a slot. */
-  readonly running: number;
-  /** Waiting for a slot. */
-  readonly waitingForSlot: number;
-}
-
-/** A decoded submission (the domain form of `TaskRequest`). */
-export interface SubmitRequest {
-  /** Empty: the scheduler assigns a UUID. */
-  readonly taskId: string;
-  readonly method: string;
-  readonly args: readonly ArgValue[];
-  readonly deps: readonly string[];
-  /** Answer PENDING at once and run in the background. */
-  readonly detached?: boolean;
-  /** 0 or absent: the scheduler's default. */
-  readonly dependencyTimeoutMs?: number;
-  /** 0 or absent: the scheduler's default. */
-  readonly executionTimeoutMs?: number;
-  /** Prepend the dependencies' results as string args, in deps order. */
-  readonly injectDependencyResults?: boolean;
-}
-
-/** The answer to a submission that did not fail. */
-export interface TaskOutcome {
-  readonly taskId: string;
-  readonly status: TaskStatus;
-  readonly result: string;
-}
-
-/** The answer to a cancellation. */
-export interface CancelOutcome {
-  readonly cancelled: boolean;
-  /** The task's record after the call; undefined when the id is unknown. */
-  readonly record: TaskRecord | undefined;
-}
-
-/** Longest `waitResult` (SPEC §1: 0 or > 30 000 → 30 000). */
-export const MAX_WAIT_RESULT_MS = 30_000;
+export * from './scheduler-types';
 
 /**
- * The task engine: idempotency, dependencies, in-flight tasks, timeouts and cancellation. It knows
- * nothing of gRPC or protobuf — it takes decoded requests and answers with outcomes, or throws
- * {@link TaskSchedulerError}s that carry their status codes.
+ * The task engine: idempotency, dependencies, in-flight tasks, limits, timeouts and cancellation. It
+ * knows nothing of gRPC or protobuf (see {@link Scheduler}).
  */
-export interface Scheduler {
-  /** The task registered as `method`; throws INVALID_ARGUMENT for an empty name, NOT_FOUND if unknown. */
-  resolveMethod(method: string): TaskDefinition;
-  /** Runs a task (blocking) or accepts it (detached). Failures throw, as SPEC §4 lists. */
-  submit(request: SubmitRequest): Promise<TaskOutcome>;
-  /** The current record of a task; undefined when unknown or evicted. */
-  getResult(taskId: string): Promise<TaskRecord | undefined>;
-  /** The record as soon as the task has finished, or its current record after `timeoutMs`. */
-  waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined>;
-  /** Cancels an unfinished task. */
-  cancel(taskId: string): Promise<CancelOutcome>;
-  /** Current counts. */
-  stats(): SchedulerStats;
-  /**
-   * Graceful stop: rejects new submissions (UNAVAILABLE), lets unfinished tasks run up to `graceMs`,
-   * cancels the rest (their callers get UNAVAILABLE `Shutting down…`), stops the worker pool and
-   * closes the store. One task that never settles cannot hold it past the grace period.
-   */
-  close(graceMs?: number): Promise<void>;
-}
-
 /** Builds a {@link Scheduler}. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   return new TaskScheduler(deps);
@@ -207,6 +126,7 @@ class TaskScheduler implements Scheduler {
     if (prior) {
       // Only a shared store can get here: another replica took the id first.
       this.#inFlight.delete(taskId);
+      this.#pending--;
       task.resolveDone(prior);
       return this.#answerExisting(prior, identity, detached);
     }
@@ -373,15 +293,7 @@ class TaskScheduler implements Scheduler {
       ? setTimeout(() => task.controller.abort(overtime(task.record.taskId, timeoutMs)), timeoutMs)
       : undefined;
     try {
-      return await new Promise<unknown>((resolve, reject) => {
-        const onAbort = () => reject(signal.reason);
-        if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        Promise.resolve(pending).then(
-          (value) => { signal.removeEventListener('abort', onAbort); resolve(value); },
-          (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err); },
-        );
-      });
+      return await untilAborted(pending, signal);
     } finally {
       if (timer) clearTimeout(timer);
     }
@@ -432,43 +344,4 @@ class TaskScheduler implements Scheduler {
     // wait on its notifications instead.
     return new Error(`internal: task '${record.taskId}' is ${record.status} in the store but not in flight here`);
   }
-}
-
-type Terminal = { status: TaskStatus; result: string; failure?: TaskFailure };
-
-function overtime(taskId: string, timeoutMs: number): TaskTimeoutError {
-  return new TaskTimeoutError(`task '${clip(taskId)}' ran longer than its execution timeout of ${timeoutMs} ms`);
-}
-
-/**
- * The terminal state for an error. The stored result is the task's own message for errors the task
- * raised (SPEC §5c: no §4 prefix) and the full message for the engine's own (timeouts, cancellation…).
- */
-function failedWith(error: TaskSchedulerError, status: 'FAILED' | 'CANCELLED'): Terminal {
-  const own = error instanceof InvalidArgumentsError || error instanceof TaskExecutionError ? error.detail : error.message;
-  return { status, result: own, failure: { code: error.code, message: error.message } };
-}
-
-/** SUCCESS (and unfinished states for detached answers) → outcome; FAILED/CANCELLED → the recorded error. */
-function outcomeOf(record: TaskRecord): TaskOutcome {
-  if (record.status === 'FAILED' || record.status === 'CANCELLED') {
-    const failure = record.failure ?? { code: StatusCode.INTERNAL, message: `Task execution failed: ${record.result}` };
-    throw new RecordedFailureError(failure.code, failure.message);
-  }
-  return { taskId: record.taskId, status: record.status, result: record.result };
-}
-
-/** Resolves with `done`, or rejects with `onTimeout()` after `ms`, or with the signal's reason. */
-function waitUntil<T>(done: Promise<T>, ms: number, signal: AbortSignal, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const finish = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => { finish(); reject(signal.reason); };
-    const timer = setTimeout(() => { finish(); reject(onTimeout()); }, Math.max(0, ms));
-    signal.addEventListener('abort', onAbort, { once: true });
-    done.then((value) => { finish(); resolve(value); }, (err: unknown) => { finish(); reject(err); });
-  });
 }

@@ -1,0 +1,95 @@
+import type { ArgValue } from '../args/arg-value';
+import type { Logger } from '../logging/logger';
+import type { ResultStore } from '../results/result-store';
+import type { TaskRecord, TaskStatus } from '../results/task-record';
+import type { TaskPool } from '../tasks/pool/task-pool';
+import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
+
+/** What the scheduler needs, built once by `main` (or a test) and passed in. */
+export interface SchedulerDeps {
+  readonly registry: TaskRegistry;
+  readonly results: ResultStore;
+  readonly logger?: Logger;
+  /** Default max wait for unfinished dependencies (SPEC default 30 000 ms). */
+  readonly dependencyTimeoutMs?: number;
+  /** Default max run time of a task; 0 = none. */
+  readonly executionTimeoutMs?: number;
+  /** Worker threads for sync tasks registered with `worker: true`; without it they run inline. */
+  readonly pool?: TaskPool;
+  /** Most tasks running at once; 0 = unlimited. Tasks waiting for dependencies hold no slot. */
+  readonly maxConcurrentTasks?: number;
+  /** Most accepted tasks not yet running (waiting for deps or a slot); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  readonly maxQueuedTasks?: number;
+}
+
+/** Counts for metrics and dashboards. */
+export interface SchedulerStats {
+  /** Accepted and not finished. */
+  readonly inFlight: number;
+  /** Accepted, not yet running (waiting for dependencies or a slot). */
+  readonly pending: number;
+  /** Holding a slot. */
+  readonly running: number;
+  /** Waiting for a slot. */
+  readonly waitingForSlot: number;
+}
+
+/** A decoded submission (the domain form of `TaskRequest`). */
+export interface SubmitRequest {
+  /** Empty: the scheduler assigns a UUID. */
+  readonly taskId: string;
+  readonly method: string;
+  readonly args: readonly ArgValue[];
+  readonly deps: readonly string[];
+  /** Answer PENDING at once and run in the background. */
+  readonly detached?: boolean;
+  /** 0 or absent: the scheduler's default. */
+  readonly dependencyTimeoutMs?: number;
+  /** 0 or absent: the scheduler's default. */
+  readonly executionTimeoutMs?: number;
+  /** Prepend the dependencies' results as string args, in deps order. */
+  readonly injectDependencyResults?: boolean;
+}
+
+/** The answer to a submission that did not fail. */
+export interface TaskOutcome {
+  readonly taskId: string;
+  readonly status: TaskStatus;
+  readonly result: string;
+}
+
+/** The answer to a cancellation. */
+export interface CancelOutcome {
+  readonly cancelled: boolean;
+  /** The task's record after the call; undefined when the id is unknown. */
+  readonly record: TaskRecord | undefined;
+}
+
+/** Longest `waitResult` (SPEC §1: 0 or > 30 000 → 30 000). */
+export const MAX_WAIT_RESULT_MS = 30_000;
+
+/**
+ * The task engine: idempotency, dependencies, in-flight tasks, timeouts and cancellation. It knows
+ * nothing of gRPC or protobuf — it takes decoded requests and answers with outcomes, or throws
+ * {@link TaskSchedulerError}s that carry their status codes.
+ */
+export interface Scheduler {
+  /** The task registered as `method`; throws INVALID_ARGUMENT for an empty name, NOT_FOUND if unknown. */
+  resolveMethod(method: string): TaskDefinition;
+  /** Runs a task (blocking) or accepts it (detached). Failures throw, as SPEC §4 lists. */
+  submit(request: SubmitRequest): Promise<TaskOutcome>;
+  /** The current record of a task; undefined when unknown or evicted. */
+  getResult(taskId: string): Promise<TaskRecord | undefined>;
+  /** The record as soon as the task has finished, or its current record after `timeoutMs`. */
+  waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined>;
+  /** Cancels an unfinished task. */
+  cancel(taskId: string): Promise<CancelOutcome>;
+  /** Current counts. */
+  stats(): SchedulerStats;
+  /**
+   * Graceful stop: rejects new submissions (UNAVAILABLE), lets unfinished tasks run up to `graceMs`,
+   * cancels the rest (their callers get UNAVAILABLE `Shutting down…`), stops the worker pool and
+   * closes the store. One task that never settles cannot hold it past the grace period.
+   */
+  close(graceMs?: number): Promise<void>;
+}
