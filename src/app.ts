@@ -155,6 +155,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       // polls on finished tasks, which answer at once.
       await scheduler.close(config.shutdownGraceMs);
       await server.close(1_000);
+      await Promise.allSettled([pool?.close(), results.close()]);
     },
   };
 }

@@ -30,6 +30,8 @@ export interface SchedulerStats {
   readonly pending: number;
   /** Holding a slot. */
   readonly running: number;
+  /** Waiting for unfinished dependencies. */
+  readonly waitingForDeps: number;
   /** Waiting for a slot. */
   readonly waitingForSlot: number;
 }
@@ -87,9 +89,10 @@ export interface Scheduler {
   /** Current counts. */
   stats(): SchedulerStats;
   /**
-   * Graceful stop: rejects new submissions (UNAVAILABLE), lets unfinished tasks run up to `graceMs`,
-   * cancels the rest (their callers get UNAVAILABLE `Shutting down…`), stops the worker pool and
-   * closes the store. One task that never settles cannot hold it past the grace period.
+   * Graceful stop: rejects new submissions (UNAVAILABLE), cancels tasks that have not started, lets
+   * running tasks finish for up to `graceMs`, cancels the rest (their callers get UNAVAILABLE
+   * `Shutting down…`) and stops the worker pool. The result store stays open (its owner closes it), so
+   * results can still be read while the server winds down.
    */
   close(graceMs?: number): Promise<void>;
 }

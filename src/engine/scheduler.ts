@@ -49,6 +49,8 @@ interface InFlightTask {
   finishing: boolean;
   /** Holds a concurrency slot (released on finish). */
   holdsSlot: boolean;
+  /** Counted in the scheduler's waiting-for-dependencies total. */
+  waitsForDeps: boolean;
 }
 
 type DependencyState = TaskRecord | InFlightTask;
@@ -67,6 +69,8 @@ class TaskScheduler implements Scheduler {
   readonly #maxQueuedTasks: number;
   readonly #inFlight = new Map<string, InFlightTask>();
   #pending = 0;
+  /** Tasks blocked on unfinished dependencies: with the slot waiters, what --max-queued-tasks bounds. */
+  #waitingForDeps = 0;
   #closing = false;
 
   constructor(deps: SchedulerDeps) {
@@ -82,7 +86,13 @@ class TaskScheduler implements Scheduler {
   }
 
   stats(): SchedulerStats {
-    return { inFlight: this.#inFlight.size, pending: this.#pending, running: this.#limiter.running, waitingForSlot: this.#limiter.waiting };
+    return {
+      inFlight: this.#inFlight.size,
+      pending: this.#pending,
+      running: this.#limiter.running,
+      waitingForDeps: this.#waitingForDeps,
+      waitingForSlot: this.#limiter.waiting,
+    };
   }
 
   resolveMethod(method: string): TaskDefinition {
@@ -116,12 +126,18 @@ class TaskScheduler implements Scheduler {
     const raced = this.#inFlight.get(taskId);
     if (raced) return this.#answerExisting(raced.record, identity, detached);
     if (this.#closing) throw new ShuttingDownError();
-    if (this.#maxQueuedTasks > 0 && this.#pending >= this.#maxQueuedTasks) {
-      throw new TooManyTasksError(`${this.#pending} tasks are already waiting (limit ${this.#maxQueuedTasks}, --max-queued-tasks); retry later`);
+    const waiting = this.#waitingForDeps + this.#limiter.waiting;
+    if (this.#maxQueuedTasks > 0 && waiting >= this.#maxQueuedTasks) {
+      throw new TooManyTasksError(`${waiting} tasks are already waiting (limit ${this.#maxQueuedTasks}, --max-queued-tasks); retry later`);
     }
 
     const record: TaskRecord = { taskId, ...identity, status: 'PENDING', result: '', submittedAt: Date.now() };
     const task = this.#track(record);
+    if (dependencies && [...dependencies.values()].some((entry) => 'controller' in entry)) {
+      // Counted at once (not when its run starts), so a burst of submissions cannot overshoot the bound.
+      task.waitsForDeps = true;
+      this.#waitingForDeps++;
+    }
     const prior = await this.#results.insert(record);
     if (prior) {
       // Only a shared store can get here: another replica took the id first.
@@ -165,6 +181,10 @@ class TaskScheduler implements Scheduler {
 
   async close(graceMs = 0): Promise<void> {
     this.#closing = true;
+    // Nothing starts during the drain: tasks not yet running are cancelled now; running ones get the grace.
+    const shuttingDown = (task: InFlightTask) =>
+      this.#stop(task, new ShuttingDownError(`: task '${clip(task.record.taskId)}' was cancelled before it finished`));
+    await Promise.allSettled([...this.#inFlight.values()].filter((task) => task.record.status === 'PENDING').map(shuttingDown));
     if (graceMs > 0 && this.#inFlight.size > 0) {
       const timer = new AbortController();
       await Promise.race([
@@ -173,12 +193,8 @@ class TaskScheduler implements Scheduler {
       ]);
       timer.abort();
     }
-    await Promise.allSettled(
-      [...this.#inFlight.values()].map((task) =>
-        this.#stop(task, new ShuttingDownError(`: task '${clip(task.record.taskId)}' was cancelled before it finished`)),
-      ),
-    );
-    await Promise.allSettled([this.#pool?.close(), this.#results.close()]);
+    await Promise.allSettled([...this.#inFlight.values()].map(shuttingDown));
+    await this.#pool?.close();
   }
 
   /** Ends an unfinished task from outside (cancel, shutdown): aborts its work and records it CANCELLED. */
@@ -191,7 +207,7 @@ class TaskScheduler implements Scheduler {
   #track(record: TaskRecord): InFlightTask {
     let resolveDone!: (record: TaskRecord) => void;
     const done = new Promise<TaskRecord>((resolve) => (resolveDone = resolve));
-    const task: InFlightTask = { record, controller: new AbortController(), done, resolveDone, finishing: false, holdsSlot: false };
+    const task: InFlightTask = { record, controller: new AbortController(), done, resolveDone, finishing: false, holdsSlot: false, waitsForDeps: false };
     this.#inFlight.set(record.taskId, task);
     this.#pending++;
     return task;
@@ -253,6 +269,7 @@ class TaskScheduler implements Scheduler {
     const taskId = task.record.taskId;
     try {
       const dependencyResults = dependencies ? await this.#awaitDependencies(task, request, dependencies) : NO_DEPENDENCY_RESULTS;
+      this.#doneWaitingForDeps(task);
       if (task.finishing) return;
       if (!this.#limiter.tryAcquire() && !(await this.#limiter.wait(task))) return; // withdrawn: cancelled
       task.holdsSlot = true;
@@ -313,6 +330,7 @@ class TaskScheduler implements Scheduler {
     if (task.finishing) return;
     task.finishing = true;
     if (task.record.status === 'PENDING') this.#pending--;
+    this.#doneWaitingForDeps(task);
     this.#releaseSlot(task);
     const record: TaskRecord = { ...task.record, ...terminal, finishedAt: Date.now() };
     task.record = record;
@@ -331,6 +349,12 @@ class TaskScheduler implements Scheduler {
         ms: record.finishedAt! - (record.startedAt ?? record.submittedAt),
       });
     }
+  }
+
+  #doneWaitingForDeps(task: InFlightTask): void {
+    if (!task.waitsForDeps) return;
+    task.waitsForDeps = false;
+    this.#waitingForDeps--;
   }
 
   #releaseSlot(task: InFlightTask): void {

@@ -1,0 +1,189 @@
+/** The CLI's signal handling and lifecycle flags, run as users run it: `node dist/src/cli/main.js` in a child process. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { toAny } from '../../src/args/encode-arg';
+import { createTaskSchedulerClient, type TaskSchedulerConnection } from '../../src/client/create-client';
+import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
+import { expectGrpcError, Status } from '../helpers/start-server';
+import { waitFor } from './lifecycle-helpers';
+
+const ROOT = path.resolve(__dirname, '../..');
+const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
+let tmp: string;
+const children: ChildProcess[] = [];
+const connections: TaskSchedulerConnection[] = [];
+
+beforeAll(() => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-lifecycle-'));
+});
+afterEach(() => {
+  for (const connection of connections.splice(0)) connection.close();
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface Cli {
+  readonly child: ChildProcess;
+  readonly address: string;
+  output(): string;
+  /** Exit code (null when killed by a signal) and when it exited. */
+  exit(): Promise<{ code: number | null; at: number }>;
+}
+
+/** Starts the CLI (no log file) and resolves once its ready line names the address. */
+function startCli(args: string[]): Promise<Cli> {
+  const child = spawn(process.execPath, [MAIN, '--log-dir', '', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line in 15 s:\n${output}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Task Scheduler listening on (\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, address: match[1]!, output: () => output, exit: () => exited });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then(({ code }) => reject(new Error(`exited ${code} before ready:\n${output}`)));
+  });
+}
+
+function connect(address: string) {
+  // Own subchannel pool: a channel to an earlier process on the same port may be in reconnect backoff.
+  const connection = createTaskSchedulerClient(address, { 'grpc.use_local_subchannel_pool': 1 });
+  connections.push(connection);
+  return connection.client;
+}
+
+type Client = ReturnType<typeof connect>;
+
+/** Waits until the task is known to the server (so a signal sent next finds it in flight). */
+async function waitUntilRunning(client: Client, taskId: string): Promise<void> {
+  await waitFor(`${taskId} runs`, async () => {
+    const { status } = await client.getResult({ taskId });
+    if (status === TaskResponse_Status.SUCCESS) throw new Error(`${taskId} already finished: the machine is too slow for this test`);
+    return status === TaskResponse_Status.RUNNING;
+  });
+}
+
+/** A fresh CLI on the port `address` used: proves the port was released at exit. */
+async function restartsOnSamePort(address: string): Promise<void> {
+  const again = await startCli(['-a', address]);
+  expect(again.address).toBe(address);
+  expect((await connect(address).submitTask({ method: 'ping', args: [toAny('again')] })).result).toBe('pong: again');
+  again.child.kill('SIGTERM');
+  expect((await again.exit()).code).toBe(0);
+}
+
+test('SIGTERM with a blocking sleep 300 in flight: the call still succeeds, then the process exits 0', async () => {
+  const cli = await startCli(['-a', '127.0.0.1:0']);
+  expect(cli.address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
+  const client = connect(cli.address);
+  let answeredAt = 0;
+  const call = client.submitTask({ taskId: 'nap', method: 'sleep', args: [toAny(300)] }).finally(() => (answeredAt = Date.now()));
+  await waitUntilRunning(client, 'nap');
+  cli.child.kill('SIGTERM');
+
+  expect(await call).toEqual({ taskId: 'nap', status: TaskResponse_Status.SUCCESS, result: 'slept 300 ms' });
+  const { code, at } = await cli.exit();
+  expect(code).toBe(0);
+  expect(answeredAt).toBeLessThanOrEqual(at);
+  expect(cli.output()).toMatch(/SIGTERM received: shutting down/);
+});
+
+test('--shutdown-grace-ms 100 with a sleep 5000 in flight: UNAVAILABLE "Shutting down…", exit 0 well under 5 s, port free at once', async () => {
+  const cli = await startCli(['-a', '127.0.0.1:0', '--shutdown-grace-ms', '100']);
+  const client = connect(cli.address);
+  const call = expectGrpcError(client.submitTask({ taskId: 'long', method: 'sleep', args: [toAny(5000)] }));
+  await waitUntilRunning(client, 'long');
+  const signalled = Date.now();
+  cli.child.kill('SIGTERM');
+
+  const err = await call;
+  expect(err.code).toBe(Status.UNAVAILABLE);
+  expect(err.details).toMatch(/^Shutting down/);
+  const { code, at } = await cli.exit();
+  expect(code).toBe(0);
+  expect(at - signalled).toBeLessThan(4000);
+  await restartsOnSamePort(cli.address);
+});
+
+test('while draining, new calls get UNAVAILABLE "Shutting down"; a second SIGTERM exits at once with code 1', async () => {
+  const cli = await startCli(['-a', '127.0.0.1:0', '--shutdown-grace-ms', '60000']);
+  const client = connect(cli.address);
+  const call = expectGrpcError(client.submitTask({ taskId: 'forever', method: 'sleep', args: [toAny(600_000)] }));
+  await waitUntilRunning(client, 'forever');
+  cli.child.kill('SIGTERM');
+  await waitFor('the first SIGTERM is handled', () => /SIGTERM received/.test(cli.output()));
+
+  const refused = await expectGrpcError(client.submitTask({ method: 'ping' }));
+  expect(refused.code).toBe(Status.UNAVAILABLE);
+  expect(refused.details).toBe('Shutting down');
+  expect(cli.child.exitCode).toBeNull(); // still draining: the sleep holds it
+
+  const signalled = Date.now();
+  cli.child.kill('SIGTERM');
+  const { code, at } = await cli.exit();
+  expect(code).toBe(1);
+  expect(at - signalled).toBeLessThan(3000);
+  // The abandoned call does not succeed (the connection drops).
+  expect((await call).code).not.toBe(Status.OK);
+  await restartsOnSamePort(cli.address);
+});
+
+test('--max-concurrent-tasks and --max-queued-tasks reach the scheduler', async () => {
+  const cli = await startCli(['-a', '127.0.0.1:0', '--max-concurrent-tasks', '1', '--max-queued-tasks', '1', '--shutdown-grace-ms', '0']);
+  const client = connect(cli.address);
+  await client.submitTask({ taskId: 'a', method: 'sleep', args: [toAny(600_000)], detached: true });
+  await waitUntilRunning(client, 'a');
+  await client.submitTask({ taskId: 'b', method: 'ping', detached: true });
+  expect((await client.getResult({ taskId: 'b' })).status).toBe(TaskResponse_Status.PENDING);
+  const err = await expectGrpcError(client.submitTask({ taskId: 'c', method: 'ping' }));
+  expect(err.code).toBe(Status.RESOURCE_EXHAUSTED);
+  expect(err.details).toMatch(/^Too many tasks: /);
+  expect((await client.getResult({ taskId: 'c' })).status).toBe(TaskResponse_Status.NOT_FOUND);
+
+  // Cancelling the running task hands its slot to b.
+  expect((await client.cancelTask({ taskId: 'a' })).cancelled).toBe(true);
+  expect(await client.waitResult({ taskId: 'b' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'pong' });
+  cli.child.kill('SIGTERM');
+  expect((await cli.exit()).code).toBe(0);
+});
+
+test('--task-module loads user tasks in the main thread and the workers; --worker-threads 0 runs them inline', async () => {
+  const module = path.join(tmp, 'where-tasks.js');
+  writeFileSync(module, [
+    `const { syncTask } = require(${JSON.stringify(path.join(ROOT, 'dist/src/index.js'))});`,
+    `const { threadId } = require('node:worker_threads');`,
+    `syncTask(function where_am_i() { return 'thread ' + threadId; }, { worker: true });`,
+    `syncTask(function main_only() { return 'main ' + threadId; });`,
+  ].join('\n'));
+  for (const [threads, where] of [['2', /^thread [1-9]\d*$/], ['0', /^thread 0$/]] as const) {
+    const cli = await startCli(['-a', '127.0.0.1:0', '--task-module', module, '--worker-threads', threads, '--worker-max-memory-mb', '128']);
+    const client = connect(cli.address);
+    expect((await client.submitTask({ method: 'where_am_i' })).result).toMatch(where);
+    expect((await client.submitTask({ method: 'main_only' })).result).toBe('main 0');
+    cli.child.kill('SIGTERM');
+    expect((await cli.exit()).code).toBe(0);
+  }
+});
+
+test('--help lists the lifecycle flags; bad values are exit code 2', () => {
+  const help = spawnSync(process.execPath, [MAIN, '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+  expect(help.status).toBe(0);
+  for (const flag of ['--max-concurrent-tasks', '--max-queued-tasks', '--worker-threads', '--worker-max-memory-mb', '--task-module', '--shutdown-grace-ms']) {
+    expect(help.stdout).toContain(flag);
+  }
+  for (const [flag, value] of [['--max-queued-tasks', '-1'], ['--shutdown-grace-ms', 'soon'], ['--max-concurrent-tasks', '1.5']]) {
+    const res = spawnSync(process.execPath, [MAIN, '-a', '127.0.0.1:0', '--log-dir', '', flag!, value!], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+    expect({ flag, status: res.status }).toEqual({ flag, status: 2 });
+    expect(res.stderr).toContain(flag!);
+  }
+});
