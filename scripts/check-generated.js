@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fails when generated/ is stale: regenerates into a temp dir with the same buf.gen.yaml and compares.
+// Fails when generated/ is stale: regenerates into a temp dir exactly as `npm run generate` does and compares.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -9,7 +9,10 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-gen-'));
 try {
-  execFileSync(path.join(root, 'node_modules', '.bin', 'buf'), ['generate', '--output', tmp], { cwd: root, stdio: 'inherit' });
+  const buf = path.join(root, 'node_modules', '.bin', 'buf');
+  // The same two steps as `npm run generate`: TypeScript, then the reflection descriptor set.
+  execFileSync(buf, ['generate', '--output', tmp], { cwd: root, stdio: 'inherit' });
+  execFileSync(buf, ['build', '--exclude-source-info', '-o', path.join(tmp, 'generated', 'task_scheduler.binpb')], { cwd: root, stdio: 'inherit' });
   const list = (dir) => fs.readdirSync(dir, { recursive: true }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
   const want = list(path.join(tmp, 'generated'));
   const have = fs.existsSync(path.join(root, 'generated')) ? list(path.join(root, 'generated')) : [];

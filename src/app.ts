@@ -3,7 +3,10 @@ import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { createScheduler, type Scheduler } from './engine/scheduler';
 import { silentLogger, type Logger } from './logging/logger';
-import { loadPlugins, type LoadedPlugin } from './plugins/load-plugins';
+import { HealthState } from 'nice-grpc-server-health';
+import { createMetrics, type Metrics } from './metrics/create-metrics';
+import { PluginManager } from './plugins/plugin-manager';
+import type { TlsFiles } from './server/tls';
 import { MemoryResultStore, DEFAULT_MEMORY_STORE_OPTIONS } from './results/memory-result-store';
 import type { ResultStore } from './results/result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
@@ -41,6 +44,12 @@ export interface AppConfig {
   readonly workerMaxMemoryMb: number;
   /** User task modules to load (here and in the worker threads); they register with syncTask/asyncTask. */
   readonly taskModules: readonly string[];
+  /** TLS certificate and key (and a CA for mTLS); plaintext when undefined. */
+  readonly tls: TlsFiles | undefined;
+  /** Bearer tokens clients must send; empty: no authentication. */
+  readonly authTokens: readonly string[];
+  /** Prometheus endpoint `host:port` (served by `App.start`); empty: no metrics. */
+  readonly metricsAddr: string;
 }
 
 /** Defaults of {@link AppConfig} (SPEC §6). */
@@ -59,6 +68,9 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   workerThreads: availableParallelism(),
   workerMaxMemoryMb: 512,
   taskModules: [],
+  tls: undefined,
+  authTokens: [],
+  metricsAddr: '',
 });
 
 /** What {@link buildApp} takes besides settings. */
@@ -80,13 +92,24 @@ export interface App {
   readonly results: ResultStore;
   readonly scheduler: Scheduler;
   readonly server: TaskSchedulerServer;
-  readonly plugins: readonly LoadedPlugin[];
+  /** Plugins of `libraryDir` (load/unload/reload at run time). */
+  readonly plugins: PluginManager;
   /** Worker threads for CPU-bound sync tasks (absent when `workerThreads` is 0). */
   readonly pool: TaskPool | undefined;
+  /** Serving status (grpc.health.v1): SERVING once built, NOT_SERVING from the start of close. */
+  readonly health: HealthState;
+  /** Prometheus metrics, when `metricsAddr` is set. */
+  readonly metrics: Metrics | undefined;
   readonly logger: Logger;
   /**
-   * Graceful stop: new submissions get UNAVAILABLE, unfinished tasks get `shutdownGraceMs` to finish and
-   * are then cancelled, then the gRPC server, worker threads and store close.
+   * Listens: the gRPC server on `address` and, when configured, the metrics endpoint. Resolves with the
+   * real addresses.
+   */
+  start(address: string): Promise<{ grpc: string; metrics: string | undefined }>;
+  /**
+   * Graceful stop: health turns NOT_SERVING, new submissions get UNAVAILABLE, tasks not yet running are
+   * cancelled, running ones get `shutdownGraceMs` to finish and are then cancelled; then the gRPC
+   * server, worker threads, metrics and store close.
    */
   close(): Promise<void>;
 }
@@ -112,19 +135,22 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       builtinsInDefaultRegistry = true;
     }
   }
-  const plugins = config.libraryDir ? loadPlugins(config.libraryDir, registry, logger) : [];
   const taskModules = config.taskModules.map((module) => path.resolve(module));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   for (const module of taskModules) require(module);
-  const pool = config.workerThreads > 0
-    ? new TaskPool({ threads: config.workerThreads, maxMemoryMb: config.workerMaxMemoryMb, pluginFiles: plugins.map((plugin) => plugin.file), taskModules })
-    : undefined;
+  const pool = config.workerThreads > 0 ? new TaskPool({ threads: config.workerThreads, maxMemoryMb: config.workerMaxMemoryMb, taskModules }) : undefined;
+  // Workers load the same plugins as the main thread; every load/unload/reload restarts them.
+  const plugins = new PluginManager(config.libraryDir || '.', registry, logger, (files) => pool?.setPluginFiles(files));
+  if (config.libraryDir) plugins.loadAll();
   const results = deps.results ?? new MemoryResultStore({
     maxCount: config.maxResults,
     maxBytes: config.maxResultBytes,
     ttlMs: config.resultTtlSecs * 1000,
   });
-  const scheduler = createScheduler({
+  // The scheduler is read lazily by the metrics (it is built after them, with their observer).
+  let scheduler: Scheduler | undefined;
+  const metrics = config.metricsAddr ? createMetrics({ scheduler: () => scheduler!, results, pool }) : undefined;
+  scheduler = createScheduler({
     registry,
     results,
     logger,
@@ -133,29 +159,49 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     maxConcurrentTasks: config.maxConcurrentTasks,
     maxQueuedTasks: config.maxQueuedTasks,
     ...(pool ? { pool } : {}),
+    ...(metrics ? { observer: metrics.observer } : {}),
   });
+  const health = HealthState();
+  health.setStatus('healthy');
   const server = createTaskSchedulerServer({
     scheduler,
     registry,
     logger,
+    health,
     decodeLimits: { maxDepth: config.maxArgDepth },
     maxMessageBytes: config.maxMessageBytes,
+    tls: config.tls,
+    authTokens: config.authTokens,
+    ...(metrics ? { observeCalls: metrics.middleware } : {}),
   });
+  const built: Scheduler = scheduler;
   return {
     config,
     registry,
     results,
-    scheduler,
+    scheduler: built,
     server,
     plugins,
     pool,
+    health,
+    metrics,
     logger,
+    async start(address) {
+      const grpc = await server.listen(address);
+      try {
+        return { grpc, metrics: metrics ? await metrics.listen(config.metricsAddr) : undefined };
+      } catch (err) {
+        await server.close(0);
+        throw new Error(`cannot serve metrics on ${config.metricsAddr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    },
     async close() {
+      health.setStatus('unhealthy');
       // Drain first, so every blocking caller gets its answer; then the calls still open are long
-      // polls on finished tasks, which answer at once.
-      await scheduler.close(config.shutdownGraceMs);
+      // polls on finished tasks, which answer at once (a health Watch stream is cut after 1 s).
+      await built.close(config.shutdownGraceMs);
       await server.close(1_000);
-      await Promise.allSettled([pool?.close(), results.close()]);
+      await Promise.allSettled([pool?.close(), metrics?.close(), results.close()]);
     },
   };
 }

@@ -3,8 +3,9 @@
  * The command-line entry point — the only place that reads flags, sets up logging, listens and handles
  * signals (`npm start -- -a host:port`).
  */
-import { buildApp } from '../app';
+import { buildApp, type App } from '../app';
 import { createLogger } from '../logging/create-logger';
+import { startConsole } from './interactive-console';
 import { parseCliOptions } from './options';
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -19,7 +20,15 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!options) return; // --help was printed
 
   const { logger, file, close: closeLogs } = createLogger({ level: options.logLevel, dir: options.logDir, file: options.logFile, console: true });
-  const app = buildApp(options.app, { logger });
+  let app: App;
+  try {
+    app = buildApp(options.app, { logger });
+  } catch (err) {
+    logger.error(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    await closeLogs();
+    process.exitCode = 2;
+    return;
+  }
   // Handlers go in before listening: a signal right after the ready line must still stop cleanly.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -42,8 +51,9 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   let address: string;
+  let metricsAddress: string | undefined;
   try {
-    address = await app.server.listen(options.addr);
+    ({ grpc: address, metrics: metricsAddress } = await app.start(options.addr));
   } catch (err) {
     logger.error(`cannot listen on ${options.addr}: ${err instanceof Error ? err.message : String(err)}`, { addr: options.addr });
     await app.close();
@@ -54,9 +64,13 @@ async function main(argv: readonly string[]): Promise<void> {
   logger.info(`Task Scheduler listening on ${address}`, {
     address,
     tasks: app.registry.size,
-    plugins: app.plugins.map((plugin) => plugin.name),
+    plugins: app.plugins.list().map((plugin) => plugin.name),
+    tls: options.app.tls ? (options.app.tls.caCert ? 'mtls' : 'tls') : 'off',
+    auth: options.app.authTokens.length > 0 ? 'bearer' : 'off',
+    metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
     logFile: file,
   });
+  if (options.console) startConsole({ input: process.stdin, output: process.stdout, app });
 }
 
 void main(process.argv.slice(2));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { DEFAULT_APP_CONFIG, type AppConfig } from '../app';
 import { LOG_LEVELS, type LogLevel } from '../logging/create-logger';
@@ -10,6 +11,8 @@ export interface CliOptions {
   readonly logLevel: LogLevel;
   readonly logDir: string;
   readonly logFile: string | undefined;
+  /** Run the interactive console beside the server. */
+  readonly console: boolean;
 }
 
 const nonNegativeInt = (flag: string) => (value: unknown): number => {
@@ -48,6 +51,13 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('worker-max-memory-mb', { type: 'number', default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
     .option('task-module', { type: 'string', array: true, default: [] as string[], describe: 'JS module(s) of your own tasks (syncTask/asyncTask at import), loaded here and in workers' })
     .option('shutdown-grace-ms', { type: 'number', default: d.shutdownGraceMs, describe: 'On SIGINT/SIGTERM, how long unfinished tasks may run before they are cancelled' })
+    .option('tls-cert', { type: 'string', describe: 'PEM certificate chain: serve TLS (with --tls-key)' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
+    .option('tls-ca-cert', { type: 'string', describe: 'PEM CA: require client certificates it signed (mTLS)' })
+    .option('auth-token', { type: 'string', array: true, describe: 'Require "authorization: Bearer <token>" (repeatable); prefer the env var or --auth-token-file' })
+    .option('auth-token-file', { type: 'string', describe: 'File of accepted bearer tokens, one per line (# comments)' })
+    .option('metrics-addr', { type: 'string', default: '', describe: 'Serve Prometheus metrics at http://host:port/metrics; empty: off' })
+    .option('cli', { alias: 'c', type: 'boolean', default: false, describe: 'Interactive console beside the server (help, list, plugins, load, unload, reload, exit)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level (per-task lines are debug)' })
     .option('log-dir', { type: 'string', default: 'logs', describe: 'Directory for a timestamped JSON-lines log file per run; empty: no file' })
     .option('log-file', { type: 'string', describe: 'Log to this file instead (appends)' })
@@ -74,6 +84,13 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   if (parsed['help']) return undefined;
   const addr = String(parsed['addr']);
   parseListenAddress(addr);
+  const tls = tlsFiles(parsed['tls-cert'], parsed['tls-key'], parsed['tls-ca-cert']);
+  const authTokens = [...((parsed['auth-token'] as string[] | undefined) ?? []), ...tokensFromFile(parsed['auth-token-file'])].filter((t) => t !== '');
+  for (const token of authTokens) {
+    if (/\s/.test(token)) throw new Error('--auth-token: a token must not contain whitespace');
+  }
+  const metricsAddr = String(parsed['metrics-addr'] ?? '');
+  if (metricsAddr) parseListenAddress(metricsAddr);
   const app: AppConfig = {
     libraryDir: String(parsed['library-dir'] ?? ''),
     dependencyTimeoutMs: positiveInt('dependency-timeout-ms')(parsed['dependency-timeout-ms']),
@@ -89,6 +106,9 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     workerThreads: nonNegativeInt('worker-threads')(parsed['worker-threads']),
     workerMaxMemoryMb: nonNegativeInt('worker-max-memory-mb')(parsed['worker-max-memory-mb']),
     taskModules: ((parsed['task-module'] as string[] | undefined) ?? []).filter((module) => module !== ''),
+    tls,
+    authTokens,
+    metricsAddr,
   };
   const logFile = parsed['log-file'];
   return {
@@ -97,5 +117,29 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     logLevel: parsed['log-level'] as LogLevel,
     logDir: String(parsed['log-dir'] ?? ''),
     logFile: typeof logFile === 'string' && logFile !== '' ? logFile : undefined,
+    console: parsed['cli'] === true,
   };
+}
+
+function tlsFiles(cert: unknown, key: unknown, ca: unknown): AppConfig['tls'] {
+  const given = (value: unknown): value is string => typeof value === 'string' && value !== '';
+  if (!given(cert) && !given(key)) {
+    if (given(ca)) throw new Error('--tls-ca-cert needs --tls-cert and --tls-key (mTLS is TLS with client certificates)');
+    return undefined;
+  }
+  if (!given(cert) || !given(key)) throw new Error('--tls-cert and --tls-key go together');
+  return given(ca) ? { cert, key, caCert: ca } : { cert, key };
+}
+
+function tokensFromFile(file: unknown): string[] {
+  if (typeof file !== 'string' || file === '') return [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`--auth-token-file: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const tokens = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  if (tokens.length === 0) throw new Error(`--auth-token-file: ${file} holds no token`);
+  return tokens;
 }

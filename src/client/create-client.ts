@@ -1,5 +1,20 @@
-import { createChannel, createClient, type Channel, type ChannelOptions } from 'nice-grpc';
+import { readFileSync } from 'node:fs';
+import { ChannelCredentials, createChannel, createClient, Metadata, type Channel, type ChannelOptions } from 'nice-grpc';
 import { TaskSchedulerDefinition, type TaskSchedulerClient } from '../../generated/taskscheduler/task_scheduler';
+
+/** How to reach a Task Scheduler. */
+export interface ClientOptions {
+  /** TLS: the CA that signed the server's certificate (PEM text or file path); with cert/key: mTLS. */
+  readonly tls?: {
+    readonly ca: string | Buffer;
+    readonly cert?: string | Buffer;
+    readonly key?: string | Buffer;
+  };
+  /** Bearer token sent on every call (`authorization: Bearer <token>`). */
+  readonly token?: string;
+  /** grpc-js channel options (keepalive, message sizes…). */
+  readonly channelOptions?: ChannelOptions;
+}
 
 /** A typed client and the channel under it. */
 export interface TaskSchedulerConnection {
@@ -9,15 +24,26 @@ export interface TaskSchedulerConnection {
   close(): void;
 }
 
+/** PEM text as is; anything else is read as a file path. */
+function pem(value: string | Buffer): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  return value.includes('-----BEGIN') ? Buffer.from(value) : readFileSync(value);
+}
+
 /**
- * Connects a typed nice-grpc client to a Task Scheduler at `address` (`host:port`, plaintext).
+ * Connects a typed nice-grpc client (generated from proto/) to a Task Scheduler at `address`
+ * (`host:port`): plaintext by default, TLS/mTLS and a bearer token when given.
  *
  * @example
  * const { client, close } = createTaskSchedulerClient('127.0.0.1:50051');
  * const res = await client.submitTask({ method: 'add', args: [toAny(1), toAny(2)] });
  * close();
  */
-export function createTaskSchedulerClient(address: string, options: ChannelOptions = {}): TaskSchedulerConnection {
-  const channel = createChannel(address, undefined, options);
-  return { client: createClient(TaskSchedulerDefinition, channel), channel, close: () => channel.close() };
+export function createTaskSchedulerClient(address: string, opts: ClientOptions = {}): TaskSchedulerConnection {
+  const credentials = opts.tls
+    ? ChannelCredentials.createSsl(pem(opts.tls.ca), opts.tls.key ? pem(opts.tls.key) : null, opts.tls.cert ? pem(opts.tls.cert) : null)
+    : ChannelCredentials.createInsecure();
+  const channel = createChannel(address, credentials, opts.channelOptions ?? {});
+  const defaults = opts.token ? { '*': { metadata: Metadata({ authorization: `Bearer ${opts.token}` }) } } : {};
+  return { client: createClient(TaskSchedulerDefinition, channel, defaults), channel, close: () => channel.close() };
 }

@@ -20,6 +20,14 @@ export interface SchedulerDeps {
   readonly maxConcurrentTasks?: number;
   /** Most accepted tasks not yet running (waiting for deps or a slot); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
   readonly maxQueuedTasks?: number;
+  /** Told about each finished task (metrics, dashboards). Must be quick and must not throw. */
+  readonly observer?: SchedulerObserver;
+}
+
+/** Receives lifecycle events; called synchronously, so implementations must be cheap. */
+export interface SchedulerObserver {
+  /** A task reached SUCCESS, FAILED or CANCELLED (its final record). */
+  taskFinished(record: TaskRecord): void;
 }
 
 /** Counts for metrics and dashboards. */

@@ -23,7 +23,7 @@ import type { TaskContext } from '../tasks/task-context';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import { ConcurrencyLimiter } from './concurrency-limiter';
-import type { CancelOutcome, Scheduler, SchedulerDeps, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
+import type { CancelOutcome, Scheduler, SchedulerDeps, SchedulerObserver, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { failedWith, outcomeOf, overtime, type Terminal } from './task-outcome';
 import { argsDigest, identityMismatch } from './task-identity';
@@ -67,6 +67,7 @@ class TaskScheduler implements Scheduler {
   readonly #pool: TaskPool | undefined;
   readonly #limiter: ConcurrencyLimiter<InFlightTask>;
   readonly #maxQueuedTasks: number;
+  readonly #observer: SchedulerObserver | undefined;
   readonly #inFlight = new Map<string, InFlightTask>();
   #pending = 0;
   /** Tasks blocked on unfinished dependencies: with the slot waiters, what --max-queued-tasks bounds. */
@@ -83,6 +84,7 @@ class TaskScheduler implements Scheduler {
     this.#pool = deps.pool;
     this.#limiter = new ConcurrencyLimiter(deps.maxConcurrentTasks ?? 0);
     this.#maxQueuedTasks = deps.maxQueuedTasks ?? 0;
+    this.#observer = deps.observer;
   }
 
   stats(): SchedulerStats {
@@ -341,6 +343,13 @@ class TaskScheduler implements Scheduler {
     }
     this.#inFlight.delete(record.taskId);
     task.resolveDone(record);
+    if (this.#observer) {
+      try {
+        this.#observer.taskFinished(record);
+      } catch (err) {
+        this.#logger.error('task observer threw', { taskId: record.taskId, err });
+      }
+    }
     if (this.#debug) {
       this.#logger.debug('task finished', {
         taskId: record.taskId,

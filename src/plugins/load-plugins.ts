@@ -1,7 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentsError } from '../errors';
-import type { Logger } from '../logging/logger';
 import { asyncTask, syncTask, type AsyncTaskFn, type SyncTaskFn, type TaskRegistry } from '../tasks/task-registry';
 
 /** Options a plugin passes when registering a task. */
@@ -34,38 +32,13 @@ export interface LoadedPlugin {
   readonly tasks: readonly string[];
 }
 
-const PLUGIN_EXTENSIONS = new Set(['.js', '.cjs', '.mjs']);
+/** File endings loaded as plugins. */
+export const PLUGIN_EXTENSIONS: ReadonlySet<string> = new Set(['.js', '.cjs', '.mjs']);
 
 /** Plugin name of a file: its base name without extension and without a leading `lib`. */
 export function pluginNameOf(file: string): string {
   const base = path.basename(file, path.extname(file));
   return base.startsWith('lib') && base.length > 3 ? base.slice(3) : base;
-}
-
-/**
- * Loads every JS module in `dir` as a plugin. Plugins are trusted code (they run in this process). A
- * missing directory is a warning; a plugin that fails to load (syntax error, throws, duplicate task) is
- * logged and skipped — its partial registrations are undone — and the others still load.
- */
-export function loadPlugins(dir: string, registry: TaskRegistry, logger: Logger): LoadedPlugin[] {
-  const log = logger.child({ component: 'plugins' });
-  const absolute = path.resolve(dir);
-  if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
-    log.warn('plugin directory not found; no plugins loaded', { dir: absolute });
-    return [];
-  }
-  const loaded: LoadedPlugin[] = [];
-  for (const entry of readdirSync(absolute).sort()) {
-    if (!PLUGIN_EXTENSIONS.has(path.extname(entry)) || entry.endsWith('.d.ts')) continue;
-    const file = path.join(absolute, entry);
-    try {
-      loaded.push(loadPlugin(file, registry));
-      log.info('plugin loaded', { plugin: pluginNameOf(file), tasks: loaded.at(-1)!.tasks });
-    } catch (err) {
-      log.error('plugin failed to load; skipped', { file, err });
-    }
-  }
-  return loaded;
 }
 
 /** Loads one plugin file; throws (after undoing its registrations) if it cannot. */

@@ -1,12 +1,16 @@
-import { createServer, type Server } from 'nice-grpc';
+import { createServer, type Server, type ServerMiddleware } from 'nice-grpc';
+import { HealthDefinition, HealthServiceImpl, type HealthState } from 'nice-grpc-server-health';
 import { TaskSchedulerDefinition } from '../../generated/taskscheduler/task_scheduler';
 import type { DecodeLimits } from '../args/decode-arg';
 import type { Scheduler } from '../engine/scheduler';
 import type { Logger } from '../logging/logger';
 import type { TaskRegistry } from '../tasks/task-registry';
+import { authMiddleware } from './auth-middleware';
 import { errorMiddleware } from './error-middleware';
 import { formatListenAddress, parseListenAddress } from './listen-address';
+import { addReflection } from './reflection';
 import { createTaskSchedulerService } from './task-scheduler-service';
+import { serverCredentials, type TlsFiles } from './tls';
 
 /** What the gRPC server is built from. */
 export interface ServerDeps {
@@ -14,8 +18,16 @@ export interface ServerDeps {
   readonly registry: TaskRegistry;
   readonly logger: Logger;
   readonly decodeLimits: DecodeLimits;
+  /** Serving status reported by grpc.health.v1.Health. */
+  readonly health: HealthState;
   /** Largest request accepted, in bytes (default 4 MiB). */
   readonly maxMessageBytes?: number;
+  /** TLS (or mTLS with a CA); plaintext when absent. */
+  readonly tls?: TlsFiles;
+  /** Bearer tokens; empty or absent: no authentication. */
+  readonly authTokens?: readonly string[];
+  /** Outermost middleware (metrics), sees every call including refused ones. */
+  readonly observeCalls?: ServerMiddleware;
 }
 
 /** A built, not yet listening, gRPC server. */
@@ -24,24 +36,38 @@ export interface TaskSchedulerServer {
   listen(address: string): Promise<string>;
   /** Stops accepting calls and waits for running ones up to `graceMs`, then cuts them. */
   close(graceMs?: number): Promise<void>;
-  /** The underlying nice-grpc server, for adding services. */
+  /** The underlying nice-grpc server. */
   readonly raw: Server;
 }
 
-/** Builds the gRPC server (building and listening are separate, as in fastify's app/server split). */
+/** Fully-qualified services this server exposes (and describes through reflection). */
+export const SERVED_SERVICES = [TaskSchedulerDefinition.fullName, 'grpc.health.v1.Health'] as const;
+
+/**
+ * Builds the gRPC server: TaskScheduler, grpc.health.v1.Health, and server reflection (v1, v1alpha).
+ * Building and listening are separate, as in fastify's app/server split. TLS material is read here,
+ * so bad files fail at start-up.
+ */
 export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer {
   const maxMessageBytes = deps.maxMessageBytes ?? 4 * 1024 * 1024;
-  const server = createServer({
+  const credentials = serverCredentials(deps.tls);
+  const base = createServer({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
-  }).use(errorMiddleware(deps.logger.child({ component: 'grpc' })));
+  });
+  const observed = deps.observeCalls ? base.use(deps.observeCalls) : base;
+  // Authentication wraps everything else (health excepted), so unauthenticated calls reach nothing.
+  const authenticated = deps.authTokens && deps.authTokens.length > 0 ? observed.use(authMiddleware(deps.authTokens)) : observed;
+  const server = authenticated.use(errorMiddleware(deps.logger.child({ component: 'grpc' })));
   server.add(TaskSchedulerDefinition, createTaskSchedulerService(deps));
+  server.add(HealthDefinition, HealthServiceImpl(deps.health));
+  addReflection(server, SERVED_SERVICES);
 
   return {
     raw: server,
     async listen(address: string): Promise<string> {
       const parsed = parseListenAddress(address);
-      const port = await server.listen(formatListenAddress(parsed));
+      const port = await server.listen(formatListenAddress(parsed), credentials);
       return formatListenAddress({ host: parsed.host, port });
     },
     async close(graceMs = 5000): Promise<void> {

@@ -1,27 +1,30 @@
 import { ClientError, Status } from 'nice-grpc';
 import { buildApp, createBuiltinRegistry, type App, type AppConfig, type AppDeps } from '../../src/app';
-import { createTaskSchedulerClient } from '../../src/client/create-client';
+import { createTaskSchedulerClient, type ClientOptions } from '../../src/client/create-client';
 import type { TaskSchedulerClient } from '../../generated/taskscheduler/task_scheduler';
 
 /** A real server on 127.0.0.1:0 and a generated nice-grpc client talking to it. */
 export interface TestServer {
   readonly client: TaskSchedulerClient;
   readonly address: string;
+  /** The metrics endpoint's address, when the config set `metricsAddr` (use 127.0.0.1:0). */
+  readonly metricsAddress: string | undefined;
   readonly app: App;
   close(): Promise<void>;
 }
 
 /**
  * Starts the real server (fresh registry with the built-ins and the repository's plugins, in-memory
- * store, silent logs) on a free loopback port.
+ * store, silent logs) on a free loopback port, and a client (plaintext unless `clientOptions` say).
  */
-export async function startTestServer(config: Partial<AppConfig> = {}, deps: AppDeps = {}): Promise<TestServer> {
+export async function startTestServer(config: Partial<AppConfig> = {}, deps: AppDeps = {}, clientOptions: ClientOptions = {}): Promise<TestServer> {
   const app = buildApp({ libraryDir: 'libraries', shutdownGraceMs: 100, ...config }, { registry: createBuiltinRegistry(), ...deps });
-  const address = await app.server.listen('127.0.0.1:0');
-  const connection = createTaskSchedulerClient(address);
+  const { grpc: address, metrics: metricsAddress } = await app.start('127.0.0.1:0');
+  const connection = createTaskSchedulerClient(address, clientOptions);
   return {
     client: connection.client,
     address,
+    metricsAddress,
     app,
     async close() {
       connection.close();

@@ -57,7 +57,7 @@ function startCli(args: string[]): Promise<Cli> {
 
 function connect(address: string) {
   // Own subchannel pool: a channel to an earlier process on the same port may be in reconnect backoff.
-  const connection = createTaskSchedulerClient(address, { 'grpc.use_local_subchannel_pool': 1 });
+  const connection = createTaskSchedulerClient(address, { channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
   connections.push(connection);
   return connection.client;
 }

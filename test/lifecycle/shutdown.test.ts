@@ -155,7 +155,7 @@ test('closing stops the gRPC server at once when idle, and the port can be bound
   const again = buildApp({ libraryDir: '', workerThreads: 0 }, { registry: createBuiltinRegistry() });
   expect(await again.server.listen(server.address)).toBe(server.address);
   // Own subchannel pool: the shared one is in reconnect backoff after the refused call above.
-  const connection = createTaskSchedulerClient(server.address, { 'grpc.use_local_subchannel_pool': 1 });
+  const connection = createTaskSchedulerClient(server.address, { channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
   try {
     expect((await connection.client.submitTask({ method: 'ping', args: [toAny('again')] })).result).toBe('pong: again');
   } finally {

@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPlugins, pluginNameOf } from '../../src/plugins/load-plugins';
+import { pluginNameOf } from '../../src/plugins/load-plugins';
+import { PluginManager } from '../../src/plugins/plugin-manager';
 import { TaskRegistry } from '../../src/tasks/task-registry';
 import type { Logger } from '../../src/logging/logger';
 
@@ -41,8 +42,9 @@ test('loads good plugins as <plugin>::<task>; skips broken ones, undoing their p
   writeFileSync(path.join(dir, 'readme.txt'), `not a plugin`);
   const registry = new TaskRegistry();
   const logger = recordingLogger();
-  const loaded = loadPlugins(dir, registry, logger);
-  expect(loaded.map((p) => p.name)).toEqual(['good']);
+  const report = new PluginManager(dir, registry, logger).loadAll();
+  expect(report.loaded.map((p) => p.name)).toEqual(['good']);
+  expect(report.failed.map((f) => path.basename(f.file)).sort()).toEqual(['dupe.js', 'notfn.js', 'syntax.js', 'throws.js']);
   expect(registry.list().map((t) => [t.name, t.source, t.description])).toEqual([['good::hi', 'plugin:good', 'd']]);
   const failures = logger.lines.filter(([level]) => level === 'error').map(([, , meta]) => path.basename(String(meta?.['file'])));
   expect(failures.sort()).toEqual(['dupe.js', 'notfn.js', 'syntax.js', 'throws.js']);
@@ -50,6 +52,6 @@ test('loads good plugins as <plugin>::<task>; skips broken ones, undoing their p
 
 test('a missing directory is a warning, not a failure', () => {
   const logger = recordingLogger();
-  expect(loadPlugins(path.join(dir, 'absent'), new TaskRegistry(), logger)).toEqual([]);
+  expect(new PluginManager(path.join(dir, 'absent'), new TaskRegistry(), logger).loadAll()).toEqual({ loaded: [], failed: [] });
   expect(logger.lines).toEqual([['warn', 'plugin directory not found; no plugins loaded', { dir: path.join(dir, 'absent') }]]);
 });

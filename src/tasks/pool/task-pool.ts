@@ -24,7 +24,7 @@ export interface TaskPoolOptions {
  */
 export class TaskPool {
   readonly threads: number;
-  readonly #options: TaskPoolOptions;
+  #options: TaskPoolOptions;
   #piscina: Piscina<PoolRequest, PoolReply> | undefined;
   #closed = false;
 
@@ -55,6 +55,17 @@ export class TaskPool {
     }
     if (reply.ok) return reply.result;
     throw reply.invalidArguments ? new InvalidArgumentsError(reply.message) : new TaskExecutionError(reply.message);
+  }
+
+  /**
+   * Switches the plugin files workers load (after a plugin load/unload/reload): the current threads
+   * finish what they run and retire; new threads start with the new files on the next task.
+   */
+  setPluginFiles(pluginFiles: readonly string[]): void {
+    this.#options = { ...this.#options, pluginFiles };
+    const retiring = this.#piscina;
+    this.#piscina = undefined;
+    void retiring?.close().catch(() => undefined);
   }
 
   /** Stops every worker (running tasks are cut). */

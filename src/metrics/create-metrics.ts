@@ -1,0 +1,118 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { ServerMiddleware } from 'nice-grpc';
+import { ServerError, Status } from 'nice-grpc';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Scheduler } from '../engine/scheduler';
+import type { SchedulerObserver } from '../engine/scheduler-types';
+import type { ResultStore } from '../results/result-store';
+import type { TaskRecord } from '../results/task-record';
+import { formatListenAddress, parseListenAddress } from '../server/listen-address';
+import type { TaskPool } from '../tasks/pool/task-pool';
+
+/** What the metrics read from. */
+export interface MetricsSources {
+  readonly scheduler: () => Scheduler;
+  readonly results: ResultStore;
+  readonly pool: TaskPool | undefined;
+}
+
+/** Prometheus metrics of one server: an engine observer, a gRPC middleware and an HTTP endpoint. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts finished tasks by method and outcome, and their run time. */
+  readonly observer: SchedulerObserver;
+  /** Counts gRPC calls by RPC and status code. */
+  readonly middleware: ServerMiddleware;
+  /** Serves `GET /metrics` on `host:port`; resolves with the real address. */
+  listen(address: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the metrics (prom-client): tasks by method and outcome, run-time histogram, running / waiting /
+ * in-flight tasks, stored results, worker-pool use, gRPC calls by code, and Node's default process
+ * metrics (event-loop delay among them). Gauges are read at scrape time: nothing on the hot path but a
+ * counter and a histogram observation per task.
+ */
+export function createMetrics(sources: MetricsSources): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+
+  const tasks = new Counter({ name: 'task_scheduler_tasks_total', help: 'Finished tasks by method and outcome', labelNames: ['method', 'status'] as const, registers: [registry] });
+  const duration = new Histogram({
+    name: 'task_scheduler_task_duration_seconds',
+    help: 'Run time of tasks that started (RUNNING to finished), by method',
+    labelNames: ['method'] as const,
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
+    registers: [registry],
+  });
+  const calls = new Counter({ name: 'task_scheduler_grpc_requests_total', help: 'gRPC calls by RPC and status code', labelNames: ['rpc', 'code'] as const, registers: [registry] });
+
+  const stats = () => sources.scheduler().stats();
+  new Gauge({ name: 'task_scheduler_tasks_running', help: 'Tasks running now', registers: [registry], collect() { this.set(stats().running); } });
+  new Gauge({ name: 'task_scheduler_tasks_in_flight', help: 'Accepted tasks not yet finished', registers: [registry], collect() { this.set(stats().inFlight); } });
+  new Gauge({
+    name: 'task_scheduler_tasks_waiting',
+    help: 'Tasks waiting, by what they wait for (queue depth)',
+    labelNames: ['for'] as const,
+    registers: [registry],
+    collect() {
+      const current = stats();
+      this.set({ for: 'dependencies' }, current.waitingForDeps);
+      this.set({ for: 'slot' }, current.waitingForSlot);
+    },
+  });
+  new Gauge({ name: 'task_scheduler_results_stored', help: 'Task records held by the result store', registers: [registry], async collect() { this.set((await sources.results.stats()).count); } });
+  new Gauge({ name: 'task_scheduler_results_bytes', help: 'Approximate bytes held by the result store', registers: [registry], async collect() { this.set((await sources.results.stats()).bytes); } });
+  new Gauge({ name: 'task_scheduler_worker_pool_busy', help: 'Worker-pool tasks running or queued', registers: [registry], collect() { this.set(sources.pool?.busy ?? 0); } });
+
+  let http: HttpServer | undefined;
+  return {
+    registry,
+    observer: {
+      taskFinished(record: TaskRecord): void {
+        tasks.inc({ method: record.method, status: record.status });
+        if (record.startedAt !== undefined && record.finishedAt !== undefined) {
+          duration.observe({ method: record.method }, (record.finishedAt - record.startedAt) / 1000);
+        }
+      },
+    },
+    middleware: async function* countCalls(call, context) {
+      const rpc = call.method.path;
+      try {
+        const result = yield* call.next(call.request, context);
+        calls.inc({ rpc, code: 'OK' });
+        return result;
+      } catch (err) {
+        calls.inc({ rpc, code: err instanceof ServerError ? Status[err.code] : 'CANCELLED' });
+        throw err;
+      }
+    },
+    async listen(address: string): Promise<string> {
+      const { host, port } = parseListenAddress(address);
+      http = createHttpServer((req, res) => {
+        if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: metrics are at GET /metrics\n');
+          return;
+        }
+        registry.metrics().then(
+          (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+          (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
+        );
+      });
+      const server = http;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      const bound = server.address();
+      return formatListenAddress({ host, port: typeof bound === 'object' && bound ? bound.port : port });
+    },
+    async close(): Promise<void> {
+      const server = http;
+      http = undefined;
+      if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+      registry.clear();
+    },
+  };
+}

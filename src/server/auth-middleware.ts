@@ -1,0 +1,30 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ServerError, Status, type ServerMiddleware } from 'nice-grpc';
+
+/** Services that answer without a token: load balancers and orchestrators probe health unauthenticated. */
+export const OPEN_SERVICES: readonly string[] = ['/grpc.health.v1.Health/'];
+
+const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * Bearer-token authentication: every call except {@link OPEN_SERVICES} must carry
+ * `authorization: Bearer <token>` with one of `tokens`, else UNAUTHENTICATED. Tokens are compared as
+ * SHA-256 digests with `timingSafeEqual`, against every configured token (no early exit), so timing
+ * reveals neither the token nor which one matched.
+ */
+export function authMiddleware(tokens: readonly string[]): ServerMiddleware {
+  if (tokens.length === 0) throw new Error('authMiddleware needs at least one token');
+  const expected = tokens.map(digest);
+  return async function* authenticate(call, context) {
+    if (!OPEN_SERVICES.some((prefix) => call.method.path.startsWith(prefix))) {
+      const header = context.metadata.get('authorization');
+      const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+      if (!match) throw new ServerError(Status.UNAUTHENTICATED, 'Missing credentials: send metadata "authorization: Bearer <token>"');
+      const given = digest(match[1]!);
+      let ok = false;
+      for (const candidate of expected) ok = timingSafeEqual(given, candidate) || ok;
+      if (!ok) throw new ServerError(Status.UNAUTHENTICATED, 'Invalid token');
+    }
+    return yield* call.next(call.request, context);
+  };
+}
