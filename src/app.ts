@@ -4,6 +4,7 @@ import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { createScheduler, type Scheduler } from './engine/scheduler';
 import { silentLogger, type Logger } from './logging/logger';
 import { HealthState } from 'nice-grpc-server-health';
+import { TaskSchedulerDefinition } from '../generated/taskscheduler/task_scheduler';
 import { createMetrics, type Metrics } from './metrics/create-metrics';
 import { PluginManager } from './plugins/plugin-manager';
 import type { TlsFiles } from './server/tls';
@@ -161,8 +162,13 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     ...(pool ? { pool } : {}),
     ...(metrics ? { observer: metrics.observer } : {}),
   });
+  // Overall status ("") and per service, for probes that name the service.
   const health = HealthState();
-  health.setStatus('healthy');
+  const setHealth = (status: 'healthy' | 'unhealthy') => {
+    health.setStatus(status);
+    health.setStatus(status, TaskSchedulerDefinition.fullName);
+  };
+  setHealth('healthy');
   const server = createTaskSchedulerServer({
     scheduler,
     registry,
@@ -196,7 +202,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       }
     },
     async close() {
-      health.setStatus('unhealthy');
+      setHealth('unhealthy');
       // Drain first, so every blocking caller gets its answer; then the calls still open are long
       // polls on finished tasks, which answer at once (a health Watch stream is cut after 1 s).
       await built.close(config.shutdownGraceMs);
