@@ -139,9 +139,16 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   const taskModules = config.taskModules.map((module) => path.resolve(module));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   for (const module of taskModules) require(module);
-  const pool = config.workerThreads > 0 ? new TaskPool({ threads: config.workerThreads, maxMemoryMb: config.workerMaxMemoryMb, taskModules }) : undefined;
-  // Workers load the same plugins as the main thread; every load/unload/reload restarts them.
-  const plugins = new PluginManager(config.libraryDir || '.', registry, logger, (files) => pool?.setPluginFiles(files));
+  const pool = config.workerThreads > 0
+    ? new TaskPool({
+        threads: config.workerThreads,
+        maxMemoryMb: config.workerMaxMemoryMb,
+        taskModules,
+        onError: (err) => logger.error('worker pool error', { component: 'pool', err }),
+      })
+    : undefined;
+  // Workers load the same plugin code as the main thread; every load/unload/reload restarts them.
+  const plugins = new PluginManager(config.libraryDir || '.', registry, logger, (loaded) => pool?.setPlugins(loaded));
   if (config.libraryDir) plugins.loadAll();
   const results = deps.results ?? new MemoryResultStore({
     maxCount: config.maxResults,
@@ -193,7 +200,12 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     metrics,
     logger,
     async start(address) {
-      const grpc = await server.listen(address);
+      let grpc: string;
+      try {
+        grpc = await server.listen(address);
+      } catch (err) {
+        throw new Error(`cannot listen on ${address}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
       try {
         return { grpc, metrics: metrics ? await metrics.listen(config.metricsAddr) : undefined };
       } catch (err) {

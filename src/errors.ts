@@ -146,6 +146,11 @@ export class ShuttingDownError extends TaskSchedulerError {
 /** Describes any thrown value in words, for messages (tasks may throw non-Errors). */
 export function describeThrown(thrown: unknown): string {
   if (thrown instanceof Error) return thrown.message || thrown.name;
+  // An Error from another realm (a vm context, jest's sandbox) fails instanceof but is still an error.
+  if (typeof thrown === 'object' && thrown !== null && typeof (thrown as { message?: unknown }).message === 'string') {
+    const { message, name } = thrown as { message: string; name?: unknown };
+    return message || (typeof name === 'string' ? name : 'error');
+  }
   if (typeof thrown === 'string') return thrown;
   if (thrown === undefined) return 'task threw undefined';
   if (thrown === null) return 'task threw null';

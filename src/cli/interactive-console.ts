@@ -12,7 +12,7 @@ export interface ConsoleOptions {
 
 const HELP = `Commands:
   help            this text
-  list            registered tasks (name, kind, source)
+  list            registered tasks (name, kind, source, description)
   plugins         loaded plugins and their tasks
   load <name>     load plugin <name> from the library directory
   unload <name>   unload plugin <name> (its tasks are removed)
@@ -34,11 +34,19 @@ export function startConsole(options: ConsoleOptions): { readonly closed: Promis
     list: () => {
       const tasks = app.registry.list();
       const width = Math.max(4, ...tasks.map((task) => task.name.length));
-      print(tasks.map((task) => `${task.name.padEnd(width)}  ${task.kind.padEnd(5)}  ${task.source}`).join('\n') || '(no tasks)');
+      const kind = (task: (typeof tasks)[number]) => (task.kind === 'sync' && task.worker ? 'sync/worker' : task.kind);
+      print(
+        tasks.map((task) => `${task.name.padEnd(width)}  ${kind(task).padEnd(11)}  ${task.source.padEnd(22)}  ${task.description}`.trimEnd()).join('\n') ||
+          '(no tasks)',
+      );
     },
     plugins: () => {
       const plugins = app.plugins.list();
-      print(plugins.length === 0 ? `(no plugins loaded from ${app.plugins.dir})` : plugins.map((plugin) => `${plugin.name}: ${plugin.tasks.join(', ') || '(no tasks)'}`).join('\n'));
+      print(
+        plugins.length === 0
+          ? `(no plugins loaded from ${app.plugins.dir})`
+          : plugins.map((plugin) => `${plugin.name} (${plugin.file}): ${plugin.tasks.join(', ') || '(no tasks)'}`).join('\n'),
+      );
     },
     load: (name) => {
       if (!name) {

@@ -19,7 +19,14 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   if (!options) return; // --help was printed
 
-  const { logger, file, close: closeLogs } = createLogger({ level: options.logLevel, dir: options.logDir, file: options.logFile, console: true });
+  const { logger, file, close: closeLogs } = createLogger({
+    level: options.logLevel,
+    dir: options.logDir,
+    file: options.logFile,
+    console: true,
+    // With the interactive console on, stdout is its screen: logs go to stderr.
+    consoleToStderr: options.console,
+  });
   let app: App;
   try {
     app = buildApp(options.app, { logger });
@@ -55,7 +62,7 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     ({ grpc: address, metrics: metricsAddress } = await app.start(options.addr));
   } catch (err) {
-    logger.error(`cannot listen on ${options.addr}: ${err instanceof Error ? err.message : String(err)}`, { addr: options.addr });
+    logger.error(err instanceof Error ? err.message : String(err), { addr: options.addr, metricsAddr: options.app.metricsAddr || undefined });
     await app.close();
     await closeLogs();
     process.exitCode = 1;

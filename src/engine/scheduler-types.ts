@@ -26,8 +26,11 @@ export interface SchedulerDeps {
 
 /** Receives lifecycle events; called synchronously, so implementations must be cheap. */
 export interface SchedulerObserver {
-  /** A task reached SUCCESS, FAILED or CANCELLED (its final record). */
-  taskFinished(record: TaskRecord): void;
+  /**
+   * A task reached SUCCESS, FAILED or CANCELLED (its final record); `runMs` is how long it ran
+   * (high resolution), undefined if it never started.
+   */
+  taskFinished(record: TaskRecord, runMs: number | undefined): void;
 }
 
 /** Counts for metrics and dashboards. */

@@ -51,6 +51,8 @@ interface InFlightTask {
   holdsSlot: boolean;
   /** Counted in the scheduler's waiting-for-dependencies total. */
   waitsForDeps: boolean;
+  /** performance.now() when it started running: sub-millisecond run times for metrics. */
+  startedHr: number | undefined;
 }
 
 type DependencyState = TaskRecord | InFlightTask;
@@ -209,7 +211,7 @@ class TaskScheduler implements Scheduler {
   #track(record: TaskRecord): InFlightTask {
     let resolveDone!: (record: TaskRecord) => void;
     const done = new Promise<TaskRecord>((resolve) => (resolveDone = resolve));
-    const task: InFlightTask = { record, controller: new AbortController(), done, resolveDone, finishing: false, holdsSlot: false, waitsForDeps: false };
+    const task: InFlightTask = { record, controller: new AbortController(), done, resolveDone, finishing: false, holdsSlot: false, waitsForDeps: false, startedHr: undefined };
     this.#inFlight.set(record.taskId, task);
     this.#pending++;
     return task;
@@ -277,6 +279,7 @@ class TaskScheduler implements Scheduler {
       task.holdsSlot = true;
       if (task.finishing) return this.#releaseSlot(task);
       const running: TaskRecord = { ...task.record, status: 'RUNNING', startedAt: Date.now() };
+      task.startedHr = performance.now();
       task.record = running;
       this.#pending--;
       // Not awaited: the transition is visible locally at once; the store catches up in order.
@@ -345,7 +348,7 @@ class TaskScheduler implements Scheduler {
     task.resolveDone(record);
     if (this.#observer) {
       try {
-        this.#observer.taskFinished(record);
+        this.#observer.taskFinished(record, task.startedHr === undefined ? undefined : performance.now() - task.startedHr);
       } catch (err) {
         this.#logger.error('task observer threw', { taskId: record.taskId, err });
       }

@@ -17,6 +17,8 @@ export interface LoggerOptions {
   readonly file?: string;
   /** Log to the console too (human-readable). */
   readonly console: boolean;
+  /** Console lines go to stderr (keeps stdout for the interactive console). */
+  readonly consoleToStderr?: boolean;
 }
 
 /** The file a run logs to: `<dir>/task-scheduler-<ISO time>.log` unless `file` is given. */
@@ -36,6 +38,7 @@ export function createLogger(options: LoggerOptions): { logger: Logger; file: st
   if (options.console) {
     transports.push(
       new winston.transports.Console({
+        ...(options.consoleToStderr ? { stderrLevels: [...LOG_LEVELS] } : {}),
         format: winston.format.combine(
           winston.format.timestamp(),
           winston.format.printf(({ timestamp, level, message, ...meta }) => {

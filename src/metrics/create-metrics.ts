@@ -70,11 +70,9 @@ export function createMetrics(sources: MetricsSources): Metrics {
   return {
     registry,
     observer: {
-      taskFinished(record: TaskRecord): void {
+      taskFinished(record: TaskRecord, runMs: number | undefined): void {
         tasks.inc({ method: record.method, status: record.status });
-        if (record.startedAt !== undefined && record.finishedAt !== undefined) {
-          duration.observe({ method: record.method }, (record.finishedAt - record.startedAt) / 1000);
-        }
+        if (runMs !== undefined) duration.observe({ method: record.method }, runMs / 1000);
       },
     },
     middleware: async function* countCalls(call, context) {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { Module } from 'node:module';
 import path from 'node:path';
 import { InvalidArgumentsError } from '../errors';
 import { asyncTask, syncTask, type AsyncTaskFn, type SyncTaskFn, type TaskRegistry } from '../tasks/task-registry';
@@ -30,6 +32,44 @@ export interface LoadedPlugin {
   readonly name: string;
   readonly file: string;
   readonly tasks: readonly string[];
+  /**
+   * The CommonJS source as it was read at load time. Worker threads compile this same text, so they
+   * run exactly the code the main thread loaded even if the file has changed since. Absent for ES
+   * modules (.mjs), which Node loads from the file.
+   */
+  readonly code?: string;
+}
+
+/** What a worker needs to load a plugin as the main thread did. */
+export type PluginSnapshot = Pick<LoadedPlugin, 'file' | 'code'>;
+
+/** Reads a plugin's source for {@link loadPlugin} (undefined for ES modules). */
+export function readPluginSource(file: string): string | undefined {
+  return path.extname(file) === '.mjs' ? undefined : readFileSync(file, 'utf8');
+}
+
+interface CompilableModule {
+  filename: string;
+  paths: string[];
+  exports: unknown;
+  _compile(code: string, filename: string): void;
+}
+type ModuleInternals = { new (id: string, parent?: unknown): CompilableModule; _nodeModulePaths(dir: string): string[] };
+
+/**
+ * Evaluates a plugin: CommonJS source through a fresh Module (relative requires resolve from the
+ * file's directory, no require cache involved, so a reload reads what is on disk now); ES modules
+ * through require.
+ */
+function evaluatePlugin(file: string, code: string | undefined): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (code === undefined) return require(file);
+  const Internals = Module as unknown as ModuleInternals;
+  const compiled = new Internals(file, module);
+  compiled.filename = file;
+  compiled.paths = Internals._nodeModulePaths(path.dirname(file));
+  compiled._compile(code, file);
+  return compiled.exports;
 }
 
 /** File endings loaded as plugins. */
@@ -41,8 +81,11 @@ export function pluginNameOf(file: string): string {
   return base.startsWith('lib') && base.length > 3 ? base.slice(3) : base;
 }
 
-/** Loads one plugin file; throws (after undoing its registrations) if it cannot. */
-export function loadPlugin(file: string, registry: TaskRegistry): LoadedPlugin {
+/**
+ * Loads one plugin from `code` (default: the file as it is now); throws (after undoing its
+ * registrations) if it cannot.
+ */
+export function loadPlugin(file: string, registry: TaskRegistry, code: string | undefined = readPluginSource(file)): LoadedPlugin {
   const name = pluginNameOf(file);
   const registered: string[] = [];
   const source = `plugin:${name}` as const;
@@ -66,8 +109,7 @@ export function loadPlugin(file: string, registry: TaskRegistry): LoadedPlugin {
     InvalidArgumentsError,
   };
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const exported: unknown = require(file);
+    const exported: unknown = evaluatePlugin(file, code);
     const plugin = typeof exported === 'function' ? exported : (exported as { default?: unknown } | null)?.default;
     if (typeof plugin !== 'function') {
       throw new TypeError(`plugin '${name}' (${file}) must export a function (api) => void, got ${typeof exported}`);
@@ -77,5 +119,5 @@ export function loadPlugin(file: string, registry: TaskRegistry): LoadedPlugin {
     for (const task of registered) registry.unregister(task);
     throw err;
   }
-  return { name, file, tasks: registered };
+  return code === undefined ? { name, file, tasks: registered } : { name, file, tasks: registered, code };
 }

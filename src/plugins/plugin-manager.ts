@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { describeThrown } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { TaskRegistry } from '../tasks/task-registry';
-import { loadPlugin, pluginNameOf, PLUGIN_EXTENSIONS, type LoadedPlugin } from './load-plugins';
+import { loadPlugin, pluginNameOf, PLUGIN_EXTENSIONS, type LoadedPlugin, type PluginSnapshot } from './load-plugins';
 
 /** The outcome of {@link PluginManager.reload}. */
 export interface ReloadReport {
@@ -12,17 +13,17 @@ export interface ReloadReport {
 
 /**
  * The plugins of one library directory, loadable and unloadable at run time (the console's `load`,
- * `unload`, `reload`). Each change is reported to `onChange` with the loaded files, so worker threads
- * can be restarted with the same plugins.
+ * `unload`, `reload`). Each change is reported to `onChange` with the loaded plugins (file and the
+ * source read at load), so worker threads restart with exactly the same code.
  */
 export class PluginManager {
   readonly dir: string;
   readonly #registry: TaskRegistry;
   readonly #logger: Logger;
-  readonly #onChange: (files: readonly string[]) => void;
+  readonly #onChange: (plugins: readonly PluginSnapshot[]) => void;
   readonly #loaded = new Map<string, LoadedPlugin>();
 
-  constructor(dir: string, registry: TaskRegistry, logger: Logger, onChange: (files: readonly string[]) => void = () => undefined) {
+  constructor(dir: string, registry: TaskRegistry, logger: Logger, onChange: (plugins: readonly PluginSnapshot[]) => void = () => undefined) {
     this.dir = path.resolve(dir);
     this.#registry = registry;
     this.#logger = logger.child({ component: 'plugins' });
@@ -60,15 +61,22 @@ export class PluginManager {
     const loaded: LoadedPlugin[] = [];
     const failed: Array<{ file: string; error: string }> = [];
     for (const file of this.available()) {
-      if (this.#loaded.has(pluginNameOf(file))) continue;
+      const taken = this.#loaded.get(pluginNameOf(file));
+      if (taken?.file === file) continue;
+      if (taken) {
+        const error = `plugin name '${taken.name}' is already taken by ${path.basename(taken.file)}`;
+        failed.push({ file, error });
+        this.#logger.error('plugin skipped', { file, error });
+        continue;
+      }
       try {
         loaded.push(this.#loadFile(file));
       } catch (err) {
-        failed.push({ file, error: err instanceof Error ? err.message : String(err) });
+        failed.push({ file, error: describeThrown(err) });
         this.#logger.error('plugin failed to load; skipped', { file, err });
       }
     }
-    if (loaded.length > 0) this.#onChange(this.files());
+    if (loaded.length > 0) this.#onChange(this.list());
     return { loaded, failed };
   }
 
@@ -78,7 +86,7 @@ export class PluginManager {
     const file = this.available().find((candidate) => pluginNameOf(candidate) === name);
     if (!file) throw new Error(`no plugin '${name}' in ${this.dir}`);
     const plugin = this.#loadFile(file);
-    this.#onChange(this.files());
+    this.#onChange(this.list());
     return plugin;
   }
 
@@ -87,7 +95,7 @@ export class PluginManager {
     const plugin = this.#loaded.get(name);
     if (!plugin) throw new Error(`plugin '${name}' is not loaded`);
     this.#unloadPlugin(plugin);
-    this.#onChange(this.files());
+    this.#onChange(this.list());
     return plugin.tasks;
   }
 
@@ -95,12 +103,11 @@ export class PluginManager {
   reload(): ReloadReport {
     for (const plugin of this.list()) this.#unloadPlugin(plugin);
     const report = this.loadAll();
-    if (report.loaded.length === 0) this.#onChange(this.files());
+    if (report.loaded.length === 0) this.#onChange(this.list());
     return report;
   }
 
   #loadFile(file: string): LoadedPlugin {
-    forget(file); // a fresh read, for reload and for a plugin loaded again after unload
     const plugin = loadPlugin(file, this.#registry);
     this.#loaded.set(plugin.name, plugin);
     this.#logger.info('plugin loaded', { plugin: plugin.name, tasks: plugin.tasks });
@@ -110,13 +117,6 @@ export class PluginManager {
   #unloadPlugin(plugin: LoadedPlugin): void {
     for (const task of plugin.tasks) this.#registry.unregister(task);
     this.#loaded.delete(plugin.name);
-    forget(plugin.file);
     this.#logger.info('plugin unloaded', { plugin: plugin.name, tasks: plugin.tasks });
   }
-}
-
-/** Drops a CommonJS module from require's cache so the next require reads the file again. */
-function forget(file: string): void {
-  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
-  delete require.cache[require.resolve(file)];
 }

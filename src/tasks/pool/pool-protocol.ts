@@ -19,8 +19,8 @@ export type PoolReply =
 
 /** Settings a worker starts with (`workerData`). */
 export interface PoolWorkerData {
-  /** Plugin files to load, as the main thread did. */
-  readonly pluginFiles: readonly string[];
+  /** Plugins to load, with the source the main thread loaded (see `LoadedPlugin.code`). */
+  readonly plugins: ReadonlyArray<{ readonly file: string; readonly code?: string }>;
   /** User task modules to require (they register with syncTask at import). */
   readonly taskModules: readonly string[];
 }

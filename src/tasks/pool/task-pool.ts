@@ -5,6 +5,7 @@ import { Piscina } from 'piscina';
 import type { ArgValue } from '../../args/arg-value';
 import { InvalidArgumentsError, TaskExecutionError } from '../../errors';
 import type { TaskContext } from '../task-context';
+import type { PluginSnapshot } from '../../plugins/load-plugins';
 import type { PoolReply, PoolRequest, PoolWorkerData } from './pool-protocol';
 
 /** Settings of a {@link TaskPool}. */
@@ -13,8 +14,11 @@ export interface TaskPoolOptions {
   readonly threads?: number;
   /** Heap limit of each worker in MB (a task that exceeds it kills only its worker). 0: Node's default. */
   readonly maxMemoryMb?: number;
-  readonly pluginFiles?: readonly string[];
+  /** Plugins as the main thread loaded them (file and source snapshot). */
+  readonly plugins?: readonly PluginSnapshot[];
   readonly taskModules?: readonly string[];
+  /** Told about pool-level errors (a worker that fails outside any task). */
+  readonly onError?: (err: unknown) => void;
 }
 
 /**
@@ -58,11 +62,11 @@ export class TaskPool {
   }
 
   /**
-   * Switches the plugin files workers load (after a plugin load/unload/reload): the current threads
+   * Switches the plugins workers load (after a plugin load/unload/reload): the current threads
    * finish what they run and retire; new threads start with the new files on the next task.
    */
-  setPluginFiles(pluginFiles: readonly string[]): void {
-    this.#options = { ...this.#options, pluginFiles };
+  setPlugins(plugins: readonly PluginSnapshot[]): void {
+    this.#options = { ...this.#options, plugins: plugins.map(({ file, code }) => (code === undefined ? { file } : { file, code })) };
     const retiring = this.#piscina;
     this.#piscina = undefined;
     void retiring?.close().catch(() => undefined);
@@ -78,7 +82,7 @@ export class TaskPool {
 
   #pool(): Piscina<PoolRequest, PoolReply> {
     if (!this.#piscina) {
-      const workerData: PoolWorkerData = { pluginFiles: this.#options.pluginFiles ?? [], taskModules: this.#options.taskModules ?? [] };
+      const workerData: PoolWorkerData = { plugins: this.#options.plugins ?? [], taskModules: this.#options.taskModules ?? [] };
       const maxMemoryMb = this.#options.maxMemoryMb ?? 0;
       this.#piscina = new Piscina<PoolRequest, PoolReply>({
         filename: workerScript(),
@@ -88,6 +92,9 @@ export class TaskPool {
         workerData,
         ...(maxMemoryMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb } } : {}),
       });
+      // Without a listener, an 'error' event (a worker failing outside any task) would throw.
+      const onError = this.#options.onError ?? (() => undefined);
+      this.#piscina.on('error', onError);
     }
     return this.#piscina;
   }

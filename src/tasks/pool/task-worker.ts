@@ -13,10 +13,27 @@ import { reviveArgs, type PoolReply, type PoolRequest, type PoolWorkerData } fro
 
 const data = workerData as PoolWorkerData;
 const registry = defaultRegistry;
-registerBuiltinTasks(registry);
-for (const file of data.pluginFiles) loadPlugin(file, registry);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-for (const module of data.taskModules) require(module);
+/** Why a plugin or module could not load here, by file: its tasks then answer with this reason. */
+const loadFailures = new Map<string, string>();
+
+// Loading never throws: a failure here would make piscina retry this script in a thread whose module
+// cache already holds the built-ins. A plugin that fails only costs its own tasks.
+if (!registry.has('add')) registerBuiltinTasks(registry);
+for (const plugin of data.plugins) {
+  try {
+    loadPlugin(plugin.file, registry, plugin.code);
+  } catch (err) {
+    loadFailures.set(plugin.file, describeThrown(err));
+  }
+}
+for (const module of data.taskModules) {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(module);
+  } catch (err) {
+    loadFailures.set(module, describeThrown(err));
+  }
+}
 
 /** Never fires: a pooled task is stopped by terminating its thread. */
 const NEVER = new AbortController().signal;
@@ -28,7 +45,9 @@ export default function runPooledTask(request: PoolRequest): PoolReply {
     return {
       ok: false,
       invalidArguments: false,
-      message: `task '${request.name}' is not available in worker threads (load its module with --task-module)`,
+      message: `task '${request.name}' is not available in worker threads (load its module with --task-module)${
+        loadFailures.size > 0 ? `; failed to load there: ${[...loadFailures].map(([file, why]) => `${file}: ${why}`).join('; ')}` : ''
+      }`,
     };
   }
   const ctx: TaskContext = {
