@@ -185,7 +185,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     maxMessageBytes: config.maxMessageBytes,
     tls: config.tls,
     authTokens: config.authTokens,
-    ...(metrics ? { observeCalls: metrics.middleware } : {}),
+    ...(metrics ? { onCall: metrics.countCall } : {}),
   });
   const built: Scheduler = scheduler;
   return {

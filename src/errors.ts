@@ -1,6 +1,6 @@
 /**
  * The error classes of Task Scheduler. Each carries the gRPC status code it maps to, so that the server
- * turns them into statuses in one place (`server/error-middleware.ts`) while the engine and the tasks stay
+ * turns them into statuses in one place (`server/map-errors.ts`) while the engine and the tasks stay
  * free of any gRPC import.
  */
 

@@ -18,7 +18,7 @@ import {
 } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
-import { isFinished, type TaskRecord } from '../results/task-record';
+import { isFinished, newRecord, withState, type TaskRecord } from '../results/task-record';
 import type { TaskContext } from '../tasks/task-context';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
@@ -40,24 +40,66 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   return new TaskScheduler(deps);
 }
 
-interface InFlightTask {
+/**
+ * A task accepted and not yet finished. Its AbortController and its `done` promise are made on first
+ * use: a quick inline task that nobody waits for never needs either (the hot path stays lean).
+ */
+class InFlightTask {
   record: TaskRecord;
-  readonly controller: AbortController;
-  readonly done: Promise<TaskRecord>;
-  readonly resolveDone: (record: TaskRecord) => void;
   /** Set by the first terminal transition; later ones are ignored. */
-  finishing: boolean;
+  finishing = false;
   /** Holds a concurrency slot (released on finish). */
-  holdsSlot: boolean;
+  holdsSlot = false;
   /** Counted in the scheduler's waiting-for-dependencies total. */
-  waitsForDeps: boolean;
+  waitsForDeps = false;
   /** performance.now() when it started running: sub-millisecond run times for metrics. */
-  startedHr: number | undefined;
+  startedHr: number | undefined = undefined;
+  #controller: AbortController | undefined = undefined;
+  #done: Promise<TaskRecord> | undefined = undefined;
+  #resolve: ((record: TaskRecord) => void) | undefined = undefined;
+  #final: TaskRecord | undefined = undefined;
+
+  constructor(record: TaskRecord) {
+    this.record = record;
+  }
+
+  get controller(): AbortController {
+    return (this.#controller ??= new AbortController());
+  }
+
+  /** Whether the task was aborted (cancel, timeout, shutdown), without creating a controller. */
+  get aborted(): boolean {
+    return this.#controller?.signal.aborted ?? false;
+  }
+
+  /** Resolves with the final record. */
+  get done(): Promise<TaskRecord> {
+    if (!this.#done) {
+      const final = this.#final;
+      this.#done = final ? Promise.resolve(final) : new Promise<TaskRecord>((resolve) => (this.#resolve = resolve));
+    }
+    return this.#done;
+  }
+
+  settle(record: TaskRecord): void {
+    this.#final = record;
+    this.#resolve?.(record);
+  }
 }
+
+/** The signal of tasks that run inline and synchronously: nothing can abort them mid-run. */
+const NEVER_ABORTED = new AbortController().signal;
 
 type DependencyState = TaskRecord | InFlightTask;
 
 const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
+/** Shared by every record without dependencies (most of them): one array, not one per task. */
+const NO_DEPS: readonly string[] = Object.freeze([]);
+
+/** Runs on this thread, synchronously: sync tasks not sent to the worker pool. */
+function isInline(definition: TaskDefinition, pool: TaskPool | undefined): boolean {
+  return definition.kind === 'sync' && !(definition.worker && pool);
+}
 
 class TaskScheduler implements Scheduler {
   readonly #registry: TaskRegistry;
@@ -114,8 +156,8 @@ class TaskScheduler implements Scheduler {
       throw new InvalidArgumentsError(`task '${clip(taskId)}' lists itself in deps`);
     }
     const identity = {
-      method: request.method,
-      deps: request.deps,
+      method: definition.name, // the registry's string, shared by every record of this method
+      deps: request.deps.length === 0 ? NO_DEPS : request.deps,
       argsDigest: argsDigest(request.args),
       injectDependencyResults: request.injectDependencyResults ?? false,
     };
@@ -135,28 +177,33 @@ class TaskScheduler implements Scheduler {
       throw new TooManyTasksError(`${waiting} tasks are already waiting (limit ${this.#maxQueuedTasks}, --max-queued-tasks); retry later`);
     }
 
-    const record: TaskRecord = { taskId, ...identity, status: 'PENDING', result: '', submittedAt: Date.now() };
+    const record = newRecord(taskId, identity, Date.now());
     const task = this.#track(record);
-    if (dependencies && [...dependencies.values()].some((entry) => 'controller' in entry)) {
+    if (dependencies && [...dependencies.values()].some((entry) => entry instanceof InFlightTask)) {
       // Counted at once (not when its run starts), so a burst of submissions cannot overshoot the bound.
       task.waitsForDeps = true;
       this.#waitingForDeps++;
     }
-    const prior = await this.#results.insert(record);
-    if (prior) {
-      // Only a shared store can get here: another replica took the id first.
-      this.#inFlight.delete(taskId);
-      this.#pending--;
-      task.resolveDone(prior);
-      return this.#answerExisting(prior, identity, detached);
+    // A server-assigned id cannot be taken, so a task that runs to completion within this call needs
+    // no PENDING record: its only store write is the final one. Any other task is recorded at once
+    // (the atomic insert is what keeps client-chosen ids idempotent across a shared store).
+    const completesNow = request.taskId === '' && !detached && dependencies === undefined && isInline(definition, this.#pool);
+    if (!completesNow) {
+      const prior = await this.#results.insert(record);
+      if (prior) {
+        // Only a shared store can get here: another replica took the id first.
+        this.#inFlight.delete(taskId);
+        this.#pending--;
+        task.settle(prior);
+        return this.#answerExisting(prior, identity, detached);
+      }
     }
     if (detached) {
       // Let the PENDING answer go out before a synchronous task takes the thread.
       setImmediate(() => void this.#run(task, definition, request, dependencies));
       return { taskId, status: 'PENDING', result: '' };
     }
-    void this.#run(task, definition, request, dependencies);
-    return outcomeOf(await task.done);
+    return outcomeOf(await this.#run(task, definition, request, dependencies));
   }
 
   async getResult(taskId: string): Promise<TaskRecord | undefined> {
@@ -209,9 +256,7 @@ class TaskScheduler implements Scheduler {
   }
 
   #track(record: TaskRecord): InFlightTask {
-    let resolveDone!: (record: TaskRecord) => void;
-    const done = new Promise<TaskRecord>((resolve) => (resolveDone = resolve));
-    const task: InFlightTask = { record, controller: new AbortController(), done, resolveDone, finishing: false, holdsSlot: false, waitsForDeps: false, startedHr: undefined };
+    const task = new InFlightTask(record);
     this.#inFlight.set(record.taskId, task);
     this.#pending++;
     return task;
@@ -254,7 +299,7 @@ class TaskScheduler implements Scheduler {
     for (const dep of request.deps) {
       let record: TaskRecord;
       const entry = state.get(dep)!;
-      if ('controller' in entry) {
+      if (entry instanceof InFlightTask) {
         record = await waitUntil(entry.done, deadline - Date.now(), task.controller.signal, () =>
           new TaskTimeoutError(`dependency '${clip(dep)}' did not finish within ${timeoutMs} ms`),
         );
@@ -269,22 +314,28 @@ class TaskScheduler implements Scheduler {
     return results;
   }
 
-  async #run(task: InFlightTask, definition: TaskDefinition, request: SubmitRequest, dependencies: Map<string, DependencyState> | undefined): Promise<void> {
+  /** Runs an accepted task to its end; resolves with its final record (never rejects). */
+  async #run(task: InFlightTask, definition: TaskDefinition, request: SubmitRequest, dependencies: Map<string, DependencyState> | undefined): Promise<TaskRecord> {
     const taskId = task.record.taskId;
     try {
       const dependencyResults = dependencies ? await this.#awaitDependencies(task, request, dependencies) : NO_DEPENDENCY_RESULTS;
       this.#doneWaitingForDeps(task);
-      if (task.finishing) return;
-      if (!this.#limiter.tryAcquire() && !(await this.#limiter.wait(task))) return; // withdrawn: cancelled
+      if (task.finishing) return task.done;
+      if (!this.#limiter.tryAcquire() && !(await this.#limiter.wait(task))) return task.done; // withdrawn: cancelled
       task.holdsSlot = true;
-      if (task.finishing) return this.#releaseSlot(task);
-      const running: TaskRecord = { ...task.record, status: 'RUNNING', startedAt: Date.now() };
+      if (task.finishing) {
+        this.#releaseSlot(task);
+        return task.done;
+      }
+      const inline = isInline(definition, this.#pool);
+      const running = withState(task.record, 'RUNNING', '', undefined, Date.now(), undefined);
       task.startedHr = performance.now();
       task.record = running;
       this.#pending--;
-      // Not awaited: the transition is visible locally at once; the store catches up in order.
-      this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId, err }));
-      const ctx: TaskContext = { taskId, method: definition.name, dependencyResults, signal: task.controller.signal };
+      // An inline sync task finishes before anything else can look, so RUNNING is not stored for it.
+      // Otherwise not awaited: the transition is visible locally at once; the store catches up in order.
+      if (!inline) this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId, err }));
+      const ctx: TaskContext = { taskId, method: definition.name, dependencyResults, signal: inline ? NEVER_ABORTED : task.controller.signal };
       const args = request.injectDependencyResults && request.deps.length > 0
         ? [...request.deps.map((dep): ArgValue => ({ kind: 'string', value: dependencyResults.get(dep)! })), ...request.args]
         : request.args;
@@ -302,9 +353,9 @@ class TaskScheduler implements Scheduler {
       if (typeof result !== 'string') {
         throw new TaskExecutionError(`task '${definition.name}' returned ${result === null ? 'null' : typeof result}, expected a string`);
       }
-      await this.#finish(task, { status: 'SUCCESS', result });
+      return await this.#finish(task, { status: 'SUCCESS', result });
     } catch (err) {
-      await this.#finish(task, this.#failureOf(task, err));
+      return this.#finish(task, this.#failureOf(task, err));
     }
   }
 
@@ -323,7 +374,7 @@ class TaskScheduler implements Scheduler {
 
   #failureOf(task: InFlightTask, err: unknown): Terminal {
     // An aborted task failed because of why it was aborted, whatever it threw on the way out.
-    const cause = task.controller.signal.aborted ? task.controller.signal.reason : err;
+    const cause = task.aborted ? task.controller.signal.reason : err;
     if (cause instanceof TaskCancelledError) return failedWith(cause, 'CANCELLED');
     if (cause instanceof TaskSchedulerError) return failedWith(cause, 'FAILED');
     const message = describeThrown(cause);
@@ -331,13 +382,14 @@ class TaskScheduler implements Scheduler {
     return failedWith(new TaskExecutionError(message, { cause }), 'FAILED');
   }
 
-  async #finish(task: InFlightTask, terminal: Terminal): Promise<void> {
-    if (task.finishing) return;
+  /** The first terminal transition wins; resolves with the final record either way. */
+  async #finish(task: InFlightTask, terminal: Terminal): Promise<TaskRecord> {
+    if (task.finishing) return task.done;
     task.finishing = true;
     if (task.record.status === 'PENDING') this.#pending--;
     this.#doneWaitingForDeps(task);
     this.#releaseSlot(task);
-    const record: TaskRecord = { ...task.record, ...terminal, finishedAt: Date.now() };
+    const record = withState(task.record, terminal.status, terminal.result, terminal.failure, task.record.startedAt, Date.now());
     task.record = record;
     try {
       await this.#results.update(record);
@@ -345,7 +397,7 @@ class TaskScheduler implements Scheduler {
       this.#logger.error('storing a task result failed', { taskId: record.taskId, err });
     }
     this.#inFlight.delete(record.taskId);
-    task.resolveDone(record);
+    task.settle(record);
     if (this.#observer) {
       try {
         this.#observer.taskFinished(record, task.startedHr === undefined ? undefined : performance.now() - task.startedHr);
@@ -361,6 +413,7 @@ class TaskScheduler implements Scheduler {
         ms: record.finishedAt! - (record.startedAt ?? record.submittedAt),
       });
     }
+    return record;
   }
 
   #doneWaitingForDeps(task: InFlightTask): void {

@@ -1,6 +1,4 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { ServerMiddleware } from 'nice-grpc';
-import { ServerError, Status } from 'nice-grpc';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Scheduler } from '../engine/scheduler';
 import type { SchedulerObserver } from '../engine/scheduler-types';
@@ -16,13 +14,13 @@ export interface MetricsSources {
   readonly pool: TaskPool | undefined;
 }
 
-/** Prometheus metrics of one server: an engine observer, a gRPC middleware and an HTTP endpoint. */
+/** Prometheus metrics of one server: an engine observer, a call counter and an HTTP endpoint. */
 export interface Metrics {
   readonly registry: Registry;
   /** Counts finished tasks by method and outcome, and their run time. */
   readonly observer: SchedulerObserver;
-  /** Counts gRPC calls by RPC and status code. */
-  readonly middleware: ServerMiddleware;
+  /** Counts gRPC calls by RPC and status name. */
+  readonly countCall: (rpc: string, code: string) => void;
   /** Serves `GET /metrics` on `host:port`; resolves with the real address. */
   listen(address: string): Promise<string>;
   close(): Promise<void>;
@@ -66,25 +64,22 @@ export function createMetrics(sources: MetricsSources): Metrics {
   new Gauge({ name: 'task_scheduler_results_bytes', help: 'Approximate bytes held by the result store', registers: [registry], async collect() { this.set((await sources.results.stats()).bytes); } });
   new Gauge({ name: 'task_scheduler_worker_pool_busy', help: 'Worker-pool tasks running or queued', registers: [registry], collect() { this.set(sources.pool?.busy ?? 0); } });
 
+  // Labelled children, looked up once per label set: prom-client would hash the labels on every call.
+  const taskChildren = new Map<string, { inc(): void }>();
+  const durationChildren = new Map<string, { observe(value: number): void }>();
+  const callChildren = new Map<string, { inc(): void }>();
+
   let http: HttpServer | undefined;
   return {
     registry,
     observer: {
       taskFinished(record: TaskRecord, runMs: number | undefined): void {
-        tasks.inc({ method: record.method, status: record.status });
-        if (runMs !== undefined) duration.observe({ method: record.method }, runMs / 1000);
+        cached(taskChildren, `${record.method}\u0000${record.status}`, () => tasks.labels(record.method, record.status)).inc();
+        if (runMs !== undefined) cached(durationChildren, record.method, () => duration.labels(record.method)).observe(runMs / 1000);
       },
     },
-    middleware: async function* countCalls(call, context) {
-      const rpc = call.method.path;
-      try {
-        const result = yield* call.next(call.request, context);
-        calls.inc({ rpc, code: 'OK' });
-        return result;
-      } catch (err) {
-        calls.inc({ rpc, code: err instanceof ServerError ? Status[err.code] : 'CANCELLED' });
-        throw err;
-      }
+    countCall(rpc: string, code: string): void {
+      cached(callChildren, `${rpc}\u0000${code}`, () => calls.labels(rpc, code)).inc();
     },
     async listen(address: string): Promise<string> {
       const { host, port } = parseListenAddress(address);
@@ -113,4 +108,13 @@ export function createMetrics(sources: MetricsSources): Metrics {
       registry.clear();
     },
   };
+}
+
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }

@@ -30,11 +30,59 @@ export interface TaskRecord {
   /** The return value (SUCCESS) or the task's own failure message (FAILED/CANCELLED); else empty. */
   readonly result: string;
   /** Present when FAILED or CANCELLED. */
-  readonly failure?: TaskFailure;
+  readonly failure?: TaskFailure | undefined;
   /** Epoch milliseconds. */
   readonly submittedAt: number;
-  readonly startedAt?: number;
-  readonly finishedAt?: number;
+  readonly startedAt?: number | undefined;
+  readonly finishedAt?: number | undefined;
+}
+
+/** The identity fields of a record (what idempotency compares). */
+export type TaskIdentity = Pick<TaskRecord, 'method' | 'deps' | 'argsDigest' | 'injectDependencyResults'>;
+
+// Records are built by these two functions only, with every field present in one order, so all records
+// share one hidden class: compact (no dictionary-mode objects) and fast to read. Up to a million of
+// them may sit in the store.
+
+/** A new PENDING record. */
+export function newRecord(taskId: string, identity: TaskIdentity, submittedAt: number): TaskRecord {
+  return {
+    taskId,
+    method: identity.method,
+    deps: identity.deps,
+    argsDigest: identity.argsDigest,
+    injectDependencyResults: identity.injectDependencyResults,
+    status: 'PENDING',
+    result: '',
+    failure: undefined,
+    submittedAt,
+    startedAt: undefined,
+    finishedAt: undefined,
+  };
+}
+
+/** The next state of `record` (records are immutable). */
+export function withState(
+  record: TaskRecord,
+  status: TaskStatus,
+  result: string,
+  failure: TaskFailure | undefined,
+  startedAt: number | undefined,
+  finishedAt: number | undefined,
+): TaskRecord {
+  return {
+    taskId: record.taskId,
+    method: record.method,
+    deps: record.deps,
+    argsDigest: record.argsDigest,
+    injectDependencyResults: record.injectDependencyResults,
+    status,
+    result,
+    failure,
+    submittedAt: record.submittedAt,
+    startedAt,
+    finishedAt,
+  };
 }
 
 /** Rough in-memory size of a record in bytes, for byte-bounded stores. */

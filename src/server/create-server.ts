@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerMiddleware } from 'nice-grpc';
+import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, type HealthState } from 'nice-grpc-server-health';
 import { TaskSchedulerDefinition } from '../../generated/taskscheduler/task_scheduler';
 import type { DecodeLimits } from '../args/decode-arg';
@@ -6,7 +6,7 @@ import type { Scheduler } from '../engine/scheduler';
 import type { Logger } from '../logging/logger';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { authMiddleware } from './auth-middleware';
-import { errorMiddleware } from './error-middleware';
+import { mapErrors, type CallListener } from './map-errors';
 import { formatListenAddress, parseListenAddress } from './listen-address';
 import { addReflection } from './reflection';
 import { createTaskSchedulerService } from './task-scheduler-service';
@@ -26,8 +26,8 @@ export interface ServerDeps {
   readonly tls?: TlsFiles;
   /** Bearer tokens; empty or absent: no authentication. */
   readonly authTokens?: readonly string[];
-  /** Outermost middleware (metrics), sees every call including refused ones. */
-  readonly observeCalls?: ServerMiddleware;
+  /** Told about every TaskScheduler call's outcome (metrics). */
+  readonly onCall?: CallListener;
 }
 
 /** A built, not yet listening, gRPC server. */
@@ -55,11 +55,13 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
   });
-  const observed = deps.observeCalls ? base.use(deps.observeCalls) : base;
-  // Authentication wraps everything else (health excepted), so unauthenticated calls reach nothing.
-  const authenticated = deps.authTokens && deps.authTokens.length > 0 ? observed.use(authMiddleware(deps.authTokens)) : observed;
-  const server = authenticated.use(errorMiddleware(deps.logger.child({ component: 'grpc' })));
-  server.add(TaskSchedulerDefinition, createTaskSchedulerService(deps));
+  // Authentication wraps everything (health excepted), so unauthenticated calls reach nothing. It is
+  // the only middleware: errors are mapped inside the service (see mapErrors), off the middleware path.
+  const server = deps.authTokens && deps.authTokens.length > 0 ? base.use(authMiddleware(deps.authTokens)) : base;
+  server.add(
+    TaskSchedulerDefinition,
+    mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService(deps), deps.logger.child({ component: 'grpc' }), deps.onCall),
+  );
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
   addReflection(server, SERVED_SERVICES);
 
