@@ -8,49 +8,76 @@ import { formatFloat32 } from './format-float';
  * bytes as standard base64, map keys sorted by UTF-16 code units, no spaces.
  */
 export function canonicalJson(args: readonly ArgValue[]): string {
-  let out = '[';
-  for (let i = 0; i < args.length; i++) {
-    if (i > 0) out += ',';
-    out += canonicalArg(args[i]!);
-  }
-  return out + ']';
+  // Built as parts and joined once: `+=` would leave a rope of small strings, and this text is kept
+  // (as the idempotency digest, and as echo's result) for every stored task.
+  const parts: string[] = [];
+  writeList(args, parts);
+  return parts.join('');
 }
 
 /** Canonical JSON of one argument, e.g. `{"int32":5}`. */
 export function canonicalArg(value: ArgValue): string {
+  const parts: string[] = [];
+  writeArg(value, parts);
+  return parts.join('');
+}
+
+function writeList(values: readonly ArgValue[], parts: string[]): void {
+  parts.push('[');
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) parts.push(',');
+    writeArg(values[i]!, parts);
+  }
+  parts.push(']');
+}
+
+function writeArg(value: ArgValue, parts: string[]): void {
   switch (value.kind) {
     case 'int32':
     case 'uint32':
-      return `{"${value.kind}":${value.value}}`;
+      parts.push('{"', value.kind, '":', String(value.value), '}');
+      return;
     case 'int64':
     case 'uint64':
-      return `{"${value.kind}":"${value.value.toString()}"}`;
+      parts.push('{"', value.kind, '":"', value.value.toString(), '"}');
+      return;
     case 'float':
-      return `{"float":${jsonNumber(value.value, formatFloat32)}}`;
+      parts.push('{"float":', jsonNumber(value.value, formatFloat32), '}');
+      return;
     case 'double':
-      return `{"double":${jsonNumber(value.value, String)}}`;
+      parts.push('{"double":', jsonNumber(value.value, String), '}');
+      return;
     case 'bool':
-      return value.value ? '{"bool":true}' : '{"bool":false}';
+      parts.push(value.value ? '{"bool":true}' : '{"bool":false}');
+      return;
     case 'string':
-      return `{"string":${JSON.stringify(value.value)}}`;
+      parts.push('{"string":', JSON.stringify(value.value), '}');
+      return;
     case 'bytes':
-      return `{"bytes":"${Buffer.from(value.value.buffer, value.value.byteOffset, value.value.byteLength).toString('base64')}"}`;
+      parts.push('{"bytes":"', Buffer.from(value.value.buffer, value.value.byteOffset, value.value.byteLength).toString('base64'), '"}');
+      return;
     case 'list':
-      return `{"list":${canonicalJson(value.value)}}`;
+      parts.push('{"list":');
+      writeList(value.value, parts);
+      parts.push('}');
+      return;
     case 'map': {
       // Default sort compares UTF-16 code units, as SPEC §5b asks.
       const keys = [...value.value.keys()].sort();
-      let out = '{"map":{';
+      parts.push('{"map":{');
       for (let i = 0; i < keys.length; i++) {
-        if (i > 0) out += ',';
-        out += `${JSON.stringify(keys[i])}:${canonicalArg(value.value.get(keys[i]!)!)}`;
+        if (i > 0) parts.push(',');
+        parts.push(JSON.stringify(keys[i]), ':');
+        writeArg(value.value.get(keys[i]!)!, parts);
       }
-      return out + '}}';
+      parts.push('}}');
+      return;
     }
     case 'null':
-      return '{"null":null}';
+      parts.push('{"null":null}');
+      return;
     default:
-      return assertNever(value);
+      assertNever(value);
   }
 }
 

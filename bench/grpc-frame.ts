@@ -1,0 +1,28 @@
+/**
+ * Request bodies for h2load. h2load speaks plain HTTP/2, so the body file must already be what a gRPC
+ * client puts on the wire: the length-prefixed message framing of the gRPC-over-HTTP/2 protocol.
+ */
+import { writeFileSync } from 'node:fs';
+import { TaskRequest } from '../generated/taskscheduler/task_scheduler';
+
+/** The path h2load posts to. */
+export const SUBMIT_TASK_PATH = '/taskscheduler.TaskScheduler/SubmitTask';
+
+/** One gRPC message frame: compressed flag 0, 4-byte big-endian length, then the protobuf bytes. */
+export function grpcFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt8(0, 0);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+/**
+ * Writes the framed TaskRequest to `file` for `h2load -d` and returns the protobuf size (without the
+ * 5-byte frame header), which the report quotes.
+ */
+export function writeTaskRequestFrame(file: string, request: Parameters<typeof TaskRequest.fromPartial>[0]): number {
+  const message = TaskRequest.encode(TaskRequest.fromPartial(request)).finish();
+  writeFileSync(file, grpcFrame(message));
+  return message.length;
+}
