@@ -38,13 +38,18 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   // Handlers go in before listening: a signal right after the ready line must still stop cleanly.
   let stopping = false;
+  let firstSignalAt = 0;
   const stop = (signal: NodeJS.Signals) => {
+    // Under `npm start`, one Ctrl-C arrives twice (from the terminal and forwarded by npm): a repeat
+    // within 250 ms is the same request, not a second one.
+    if (stopping && Date.now() - firstSignalAt < 250) return;
     if (stopping) {
       // A second signal does not wait for the drain: unfinished tasks are abandoned, hence exit code 1.
       logger.warn(`${signal} again: exiting now`);
       process.exit(1);
     }
     stopping = true;
+    firstSignalAt = Date.now();
     logger.info(`${signal} received: shutting down`, { graceMs: options.app.shutdownGraceMs });
     void app
       .close()

@@ -103,6 +103,8 @@ test('--shutdown-grace-ms 100 with a sleep 5000 in flight: UNAVAILABLE "Shutting
   const client = connect(cli.address);
   const call = expectGrpcError(client.submitTask({ taskId: 'long', method: 'sleep', args: [toAny(5000)] }));
   await waitUntilRunning(client, 'long');
+  // A repeat within 250 ms counts as the same signal (npm start delivers Ctrl-C twice).
+  await new Promise((resolve) => setTimeout(resolve, 400));
   const signalled = Date.now();
   cli.child.kill('SIGTERM');
 
@@ -128,6 +130,8 @@ test('while draining, new calls get UNAVAILABLE "Shutting down"; a second SIGTER
   expect(refused.details).toBe('Shutting down');
   expect(cli.child.exitCode).toBeNull(); // still draining: the sleep holds it
 
+  // A repeat within 250 ms counts as the same signal (npm start delivers Ctrl-C twice).
+  await new Promise((resolve) => setTimeout(resolve, 400));
   const signalled = Date.now();
   cli.child.kill('SIGTERM');
   const { code, at } = await cli.exit();
