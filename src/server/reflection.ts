@@ -3,7 +3,10 @@ import path from 'node:path';
 import type { Server } from 'nice-grpc';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 
-/** File name of the descriptor set `npm run generate` writes into generated/ (committed). */
+/**
+ * File name of the descriptor set `npm run generate` writes into descriptors/ (committed). Not in
+ * generated/: `buf generate` cleans that directory and would delete it.
+ */
 const DESCRIPTOR_SET = 'task_scheduler.binpb';
 
 /**
@@ -11,12 +14,12 @@ const DESCRIPTOR_SET = 'task_scheduler.binpb';
  * the wrapper/struct/any types arguments are packed from, and grpc.health.v1.
  */
 export function loadDescriptorSet(): Uint8Array {
-  // From src/server (ts-jest) or dist/src/server (compiled): generated/ sits at the package root.
+  // From src/server (ts-jest) or dist/src/server (compiled): descriptors/ sits at the package root.
   for (const up of ['../..', '../../..']) {
-    const candidate = path.resolve(__dirname, up, 'generated', DESCRIPTOR_SET);
+    const candidate = path.resolve(__dirname, up, 'descriptors', DESCRIPTOR_SET);
     if (existsSync(candidate)) return readFileSync(candidate);
   }
-  throw new Error(`generated/${DESCRIPTOR_SET} not found: run \`npm run generate\``);
+  throw new Error(`descriptors/${DESCRIPTOR_SET} not found: run \`npm run generate\``);
 }
 
 /**
