@@ -1,7 +1,9 @@
 /** Shared pieces of the lifecycle tests: a task the test opens by hand, a store that logs transitions, polling. */
+import { createBuiltinRegistry, type AppConfig } from '../../src/app';
 import { MemoryResultStore } from '../../src/results/memory-result-store';
 import type { TaskRecord, TaskStatus } from '../../src/results/task-record';
 import { asyncTask, type TaskRegistry } from '../../src/tasks/task-registry';
+import { startTestServer, type TestServer } from '../helpers/start-server';
 
 /**
  * The async task `gate` (first arg: a string name) starts, notes its name, and waits until the test
@@ -83,3 +85,13 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 }
 
 export const ZERO_STATS = { inFlight: 0, pending: 0, running: 0, waitingForDeps: 0, waitingForSlot: 0 };
+
+/** A real server (no plugins, no worker threads) with the `gate` task and a {@link RecordingStore}. */
+export async function startGatedServer(config: Partial<AppConfig>): Promise<{ server: TestServer; gates: Gates; store: RecordingStore }> {
+  const registry = createBuiltinRegistry();
+  const gates = new Gates();
+  gates.register(registry);
+  const store = new RecordingStore();
+  const server = await startTestServer({ libraryDir: '', workerThreads: 0, ...config }, { registry, results: store });
+  return { server, gates, store };
+}

@@ -1,20 +1,16 @@
 /** --max-concurrent-tasks and --max-queued-tasks over real gRPC: slots, FIFO waiting, the bounded queue, cancellation. */
 import { toAny } from '../../src/args/encode-arg';
-import { createBuiltinRegistry, type AppConfig } from '../../src/app';
+import type { AppConfig } from '../../src/app';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
-import { expectGrpcError, startTestServer, Status, type TestServer } from '../helpers/start-server';
-import { Gates, RecordingStore, waitFor, ZERO_STATS } from './lifecycle-helpers';
+import { expectGrpcError, Status, type TestServer } from '../helpers/start-server';
+import { startGatedServer, waitFor, ZERO_STATS, type Gates, type RecordingStore } from './lifecycle-helpers';
 
 let server: TestServer;
 let gates: Gates;
 let store: RecordingStore;
 
 async function start(config: Partial<AppConfig>): Promise<void> {
-  const registry = createBuiltinRegistry();
-  gates = new Gates();
-  gates.register(registry);
-  store = new RecordingStore();
-  server = await startTestServer({ libraryDir: '', workerThreads: 0, ...config }, { registry, results: store });
+  ({ server, gates, store } = await startGatedServer(config));
 }
 afterEach(() => server.close());
 

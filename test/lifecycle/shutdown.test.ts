@@ -5,18 +5,14 @@ import { buildApp, createBuiltinRegistry, type AppConfig } from '../../src/app';
 import { createTaskSchedulerClient } from '../../src/client/create-client';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
 import { expectGrpcError, startTestServer, Status, type TestServer } from '../helpers/start-server';
-import { Gates, RecordingStore, waitFor, ZERO_STATS } from './lifecycle-helpers';
+import { RecordingStore, startGatedServer, waitFor, ZERO_STATS, type Gates } from './lifecycle-helpers';
 
 let server: TestServer;
 let gates: Gates;
 let store: RecordingStore;
 
 async function start(config: Partial<AppConfig>): Promise<void> {
-  const registry = createBuiltinRegistry();
-  gates = new Gates();
-  gates.register(registry);
-  store = new RecordingStore();
-  server = await startTestServer({ libraryDir: '', workerThreads: 0, ...config }, { registry, results: store });
+  ({ server, gates, store } = await startGatedServer(config));
 }
 afterEach(() => server.close());
 
