@@ -120,7 +120,7 @@ describe('CLI', () => {
 
   test('the token never appears in the log file or the console, even at debug level', async () => {
     const logFile = path.join(dir, 'debug.log');
-    const cli = await startCli([...quiet, '--auth-token', 's3cret', '--log-file', logFile], { TASK_SCHEDULER_LOG_LEVEL: 'debug' });
+    const cli = await startCli([...quiet, '--auth-token', 's3cret', '--log-file', logFile], { env: { TASK_SCHEDULER_LOG_LEVEL: 'debug' } });
     let exitCode: number | null = null;
     try {
       expect(await addWith(cli.address, 's3cret')).toBe('3');

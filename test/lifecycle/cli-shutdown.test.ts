@@ -1,58 +1,39 @@
 /** The CLI's signal handling and lifecycle flags, run as users run it: `node dist/src/cli/main.js` in a child process. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { toAny } from '../../src/args/encode-arg';
 import { createTaskSchedulerClient, type TaskSchedulerConnection } from '../../src/client/create-client';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
+import { assertBuilt, killCli, ROOT, runCli, startCli as startCliProcess, type CliProcess } from '../helpers/cli';
 import { expectGrpcError, Status } from '../helpers/start-server';
 import { waitFor } from './lifecycle-helpers';
 
-const ROOT = path.resolve(__dirname, '../..');
-const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 let tmp: string;
-const children: ChildProcess[] = [];
+const started: CliProcess[] = [];
 const connections: TaskSchedulerConnection[] = [];
 
 beforeAll(() => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+  assertBuilt();
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ts-lifecycle-'));
 });
-afterEach(() => {
+afterEach(async () => {
   for (const connection of connections.splice(0)) connection.close();
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const cli of started.splice(0)) await killCli(cli);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Cli {
-  readonly child: ChildProcess;
-  readonly address: string;
-  output(): string;
-  /** Exit code (null when killed by a signal) and when it exited. */
-  exit(): Promise<{ code: number | null; at: number }>;
+/** Starts the CLI (no log file) and resolves once its ready line names the address. */
+async function startCli(args: string[]): Promise<CliProcess> {
+  const cli = await startCliProcess(['--log-dir', '', ...args]);
+  started.push(cli);
+  return cli;
 }
 
-/** Starts the CLI (no log file) and resolves once its ready line names the address. */
-function startCli(args: string[]): Promise<Cli> {
-  const child = spawn(process.execPath, [MAIN, '--log-dir', '', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line in 15 s:\n${output}`)), 15_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Task Scheduler listening on (\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, address: match[1]!, output: () => output, exit: () => exited });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then(({ code }) => reject(new Error(`exited ${code} before ready:\n${output}`)));
-  });
+/** The exit code and the time it exited. */
+async function exit(cli: CliProcess): Promise<{ code: number | null; at: number }> {
+  const code = await cli.exited;
+  return { code, at: cli.exitedAt()! };
 }
 
 function connect(address: string) {
@@ -78,8 +59,7 @@ async function restartsOnSamePort(address: string): Promise<void> {
   const again = await startCli(['-a', address]);
   expect(again.address).toBe(address);
   expect((await connect(address).submitTask({ method: 'ping', args: [toAny('again')] })).result).toBe('pong: again');
-  again.child.kill('SIGTERM');
-  expect((await again.exit()).code).toBe(0);
+  expect(await again.stop()).toBe(0);
 }
 
 test('SIGTERM with a blocking sleep 300 in flight: the call still succeeds, then the process exits 0', async () => {
@@ -92,7 +72,7 @@ test('SIGTERM with a blocking sleep 300 in flight: the call still succeeds, then
   cli.child.kill('SIGTERM');
 
   expect(await call).toEqual({ taskId: 'nap', status: TaskResponse_Status.SUCCESS, result: 'slept 300 ms' });
-  const { code, at } = await cli.exit();
+  const { code, at } = await exit(cli);
   expect(code).toBe(0);
   expect(answeredAt).toBeLessThanOrEqual(at);
   expect(cli.output()).toMatch(/SIGTERM received: shutting down/);
@@ -111,7 +91,7 @@ test('--shutdown-grace-ms 100 with a sleep 5000 in flight: UNAVAILABLE "Shutting
   const err = await call;
   expect(err.code).toBe(Status.UNAVAILABLE);
   expect(err.details).toMatch(/^Shutting down/);
-  const { code, at } = await cli.exit();
+  const { code, at } = await exit(cli);
   expect(code).toBe(0);
   expect(at - signalled).toBeLessThan(4000);
   await restartsOnSamePort(cli.address);
@@ -134,7 +114,7 @@ test('while draining, new calls get UNAVAILABLE "Shutting down"; a second SIGTER
   await new Promise((resolve) => setTimeout(resolve, 400));
   const signalled = Date.now();
   cli.child.kill('SIGTERM');
-  const { code, at } = await cli.exit();
+  const { code, at } = await exit(cli);
   expect(code).toBe(1);
   expect(at - signalled).toBeLessThan(3000);
   // The abandoned call does not succeed (the connection drops).
@@ -157,8 +137,7 @@ test('--max-concurrent-tasks and --max-queued-tasks reach the scheduler', async 
   // Cancelling the running task hands its slot to b.
   expect((await client.cancelTask({ taskId: 'a' })).cancelled).toBe(true);
   expect(await client.waitResult({ taskId: 'b' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'pong' });
-  cli.child.kill('SIGTERM');
-  expect((await cli.exit()).code).toBe(0);
+  expect(await cli.stop()).toBe(0);
 });
 
 test('--task-module loads user tasks in the main thread and the workers; --worker-threads 0 runs them inline', async () => {
@@ -174,19 +153,18 @@ test('--task-module loads user tasks in the main thread and the workers; --worke
     const client = connect(cli.address);
     expect((await client.submitTask({ method: 'where_am_i' })).result).toMatch(where);
     expect((await client.submitTask({ method: 'main_only' })).result).toBe('main 0');
-    cli.child.kill('SIGTERM');
-    expect((await cli.exit()).code).toBe(0);
+    expect(await cli.stop()).toBe(0);
   }
 });
 
-test('--help lists the lifecycle flags; bad values are exit code 2', () => {
-  const help = spawnSync(process.execPath, [MAIN, '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+test('--help lists the lifecycle flags; bad values are exit code 2', async () => {
+  const help = await runCli(['--help']);
   expect(help.status).toBe(0);
   for (const flag of ['--max-concurrent-tasks', '--max-queued-tasks', '--worker-threads', '--worker-max-memory-mb', '--task-module', '--shutdown-grace-ms']) {
     expect(help.stdout).toContain(flag);
   }
   for (const [flag, value] of [['--max-queued-tasks', '-1'], ['--shutdown-grace-ms', 'soon'], ['--max-concurrent-tasks', '1.5']]) {
-    const res = spawnSync(process.execPath, [MAIN, '-a', '127.0.0.1:0', '--log-dir', '', flag!, value!], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+    const res = await runCli(['-a', '127.0.0.1:0', '--log-dir', '', flag!, value!]);
     expect({ flag, status: res.status }).toEqual({ flag, status: 2 });
     expect(res.stderr).toContain(flag!);
   }

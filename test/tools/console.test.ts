@@ -11,7 +11,7 @@ import { startConsole } from '../../src/cli/interactive-console';
 import { toAny } from '../../src/args/encode-arg';
 import { createTaskSchedulerClient, type TaskSchedulerConnection } from '../../src/client/create-client';
 import { expectGrpcError, startTestServer, Status } from '../helpers/start-server';
-import { killCli, PROMPT, ROOT, startCli, type CliProcess } from './cli-process';
+import { killCli, PROMPT, ROOT, startCli, type CliProcess } from '../helpers/cli';
 
 jest.setTimeout(60_000);
 

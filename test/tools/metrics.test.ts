@@ -7,7 +7,7 @@ import { toAny } from '../../src/args/encode-arg';
 import { createTaskSchedulerClient } from '../../src/client/create-client';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
 import { expectGrpcError, startTestServer, Status, type TestServer } from '../helpers/start-server';
-import { killCli, startCli, type CliProcess } from './cli-process';
+import { killCli, startCli, type CliProcess } from '../helpers/cli';
 
 jest.setTimeout(60_000);
 

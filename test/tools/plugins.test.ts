@@ -9,7 +9,7 @@ import path from 'node:path';
 import { silentLogger } from '../../src/logging/logger';
 import { PluginManager } from '../../src/plugins/plugin-manager';
 import { TaskRegistry } from '../../src/tasks/task-registry';
-import { ROOT } from './cli-process';
+import { ROOT } from '../helpers/cli';
 
 let dir: string;
 let registry: TaskRegistry;
