@@ -11,6 +11,7 @@ import type { TlsFiles } from './server/tls';
 import { MemoryResultStore, DEFAULT_MEMORY_STORE_OPTIONS } from './results/memory-result-store';
 import type { ResultStore } from './results/result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
+import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
 import { TaskPool } from './tasks/pool/task-pool';
 import { registerBuiltinTasks } from './tasks/builtins';
 import { defaultRegistry, TaskRegistry } from './tasks/task-registry';
@@ -31,8 +32,18 @@ export interface AppConfig {
   readonly maxResultBytes: number;
   /** Deepest argument nesting accepted. */
   readonly maxArgDepth: number;
-  /** Largest request message, bytes. */
+  /** Largest request message, bytes (beyond: RESOURCE_EXHAUSTED from gRPC itself). */
   readonly maxMessageBytes: number;
+  /** Most arguments in one request. */
+  readonly maxArgs: number;
+  /** Most dependencies in one request. */
+  readonly maxDeps: number;
+  /** Longest task id, characters (client-chosen ids and dependency ids). */
+  readonly maxTaskIdLength: number;
+  /** Largest string (UTF-8 bytes) or bytes argument value, map keys included. */
+  readonly maxStringBytes: number;
+  /** Most entries in one map/struct argument. */
+  readonly maxMapEntries: number;
   /** On close, how long unfinished tasks may run before they are cancelled, ms. */
   readonly shutdownGraceMs: number;
   /** Most tasks running at once; 0 = unlimited. */
@@ -63,6 +74,11 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   maxResultBytes: DEFAULT_MEMORY_STORE_OPTIONS.maxBytes,
   maxArgDepth: DEFAULT_DECODE_LIMITS.maxDepth,
   maxMessageBytes: 4 * 1024 * 1024,
+  maxArgs: DEFAULT_REQUEST_LIMITS.maxArgs,
+  maxDeps: DEFAULT_REQUEST_LIMITS.maxDeps,
+  maxTaskIdLength: DEFAULT_REQUEST_LIMITS.maxTaskIdLength,
+  maxStringBytes: DEFAULT_DECODE_LIMITS.maxStringBytes,
+  maxMapEntries: DEFAULT_DECODE_LIMITS.maxMapEntries,
   shutdownGraceMs: 10_000,
   maxConcurrentTasks: 0,
   maxQueuedTasks: 100_000,
@@ -181,7 +197,8 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     registry,
     logger,
     health,
-    decodeLimits: { maxDepth: config.maxArgDepth },
+    decodeLimits: Object.freeze({ maxDepth: config.maxArgDepth, maxStringBytes: config.maxStringBytes, maxMapEntries: config.maxMapEntries }),
+    requestLimits: Object.freeze({ maxArgs: config.maxArgs, maxDeps: config.maxDeps, maxTaskIdLength: config.maxTaskIdLength }),
     maxMessageBytes: config.maxMessageBytes,
     tls: config.tls,
     authTokens: config.authTokens,

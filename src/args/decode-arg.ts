@@ -15,14 +15,21 @@ import { ListValue, MapValue } from '../../generated/taskscheduler/task_schedule
 import { InvalidArgumentsError, MAX_QUOTED_CHARS, clip } from '../errors';
 import type { ArgValue } from './arg-value';
 
-/** Limits applied while decoding arguments. */
+/**
+ * Limits applied while decoding arguments, built once at start-up (the checks compare with these
+ * numbers only). Each error names the limit and the CLI flag that sets it.
+ */
 export interface DecodeLimits {
-  /** Deepest container nesting accepted: a list/map of scalars is depth 1 (SPEC §2, default 64). */
+  /** Deepest container nesting accepted: a list/map of scalars is depth 1 (SPEC §2, default 64; `--max-arg-depth`). */
   readonly maxDepth: number;
+  /** Largest string (UTF-8 bytes) or bytes value, map keys included (default 1 MiB; `--max-string-bytes`). */
+  readonly maxStringBytes: number;
+  /** Most entries in one map or struct (default 10 000; `--max-map-entries`). */
+  readonly maxMapEntries: number;
 }
 
 /** Default decode limits (SPEC §2). */
-export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({ maxDepth: 64 });
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({ maxDepth: 64, maxStringBytes: 1024 * 1024, maxMapEntries: 10_000 });
 
 /** Argument type names understood by the decoder (the part of `type_url` after its last `/`). */
 export const SUPPORTED_ARG_TYPES = [
@@ -156,11 +163,18 @@ function decodeKnown(name: ArgTypeName, bytes: Uint8Array, depth: number, limits
         return { kind: 'double', value: DoubleValue.decode(bytes).value };
       case 'google.protobuf.BoolValue':
         return { kind: 'bool', value: BoolValue.decode(bytes).value };
-      case 'google.protobuf.StringValue':
+      case 'google.protobuf.StringValue': {
         // The generated reader replaces bad UTF-8 with U+FFFD; SPEC §2 rejects it instead.
-        return { kind: 'string', value: StringValue.decode(new BinaryReader(bytes, decodeUtf8Strict)).value };
-      case 'google.protobuf.BytesValue':
-        return { kind: 'bytes', value: BytesValue.decode(bytes).value };
+        const value = StringValue.decode(new BinaryReader(bytes, decodeUtf8Strict)).value;
+        // The wrapper's size bounds the string's: the exact count only runs for wrappers over the limit.
+        if (bytes.length > limits.maxStringBytes) checkStringSize(value, limits);
+        return { kind: 'string', value };
+      }
+      case 'google.protobuf.BytesValue': {
+        const value = BytesValue.decode(bytes).value;
+        if (value.length > limits.maxStringBytes) failSize('bytes', value.length, limits);
+        return { kind: 'bytes', value };
+      }
       case 'taskscheduler.ListValue': {
         const inner = enter(depth, limits);
         const values = ListValue.decode(bytes).values;
@@ -177,8 +191,11 @@ function decodeKnown(name: ArgTypeName, bytes: Uint8Array, depth: number, limits
       case 'taskscheduler.MapValue': {
         const inner = enter(depth, limits);
         const out = new Map<string, ArgValue>();
-        for (const [key, value] of MapValue.decode(new BinaryReader(bytes, decodeUtf8Strict)).fields) {
+        const fields = MapValue.decode(new BinaryReader(bytes, decodeUtf8Strict)).fields;
+        if (fields.size > limits.maxMapEntries) failEntries(limits);
+        for (const [key, value] of fields) {
           try {
+            if (key.length * 3 > limits.maxStringBytes) checkStringSize(key, limits, 'key');
             out.set(key, decodeAnyAt(value, inner, limits));
           } catch (err) {
             throw atSegment(err, fieldSegment(key));
@@ -209,8 +226,22 @@ function decodeKnown(name: ArgTypeName, bytes: Uint8Array, depth: number, limits
 /** Depth of a container opened at `depth`; fails past the limit. */
 function enter(depth: number, limits: DecodeLimits): number {
   const inner = depth + 1;
-  if (inner > limits.maxDepth) fail(`nesting deeper than the limit of ${limits.maxDepth}`);
+  if (inner > limits.maxDepth) fail(`nesting deeper than the limit of ${limits.maxDepth} (--max-arg-depth)`);
   return inner;
+}
+
+/** Fails when `value` is over the string limit in UTF-8 bytes (called only when it may be). */
+function checkStringSize(value: string, limits: DecodeLimits, what = 'string'): void {
+  const size = Buffer.byteLength(value, 'utf8');
+  if (size > limits.maxStringBytes) failSize(what, size, limits);
+}
+
+function failSize(what: string, size: number, limits: DecodeLimits): never {
+  return fail(`${what} of ${size} bytes is over the limit of ${limits.maxStringBytes} bytes (--max-string-bytes)`);
+}
+
+function failEntries(limits: DecodeLimits): never {
+  return fail(`map has more than the limit of ${limits.maxMapEntries} entries (--max-map-entries)`);
 }
 
 // google.protobuf.Value / Struct / ListValue are walked on the wire rather than through the generated
@@ -233,7 +264,9 @@ function readJsonValue(reader: BinaryReader, length: number, depth: number, limi
     } else if (field === 2 && wireType === WIRE_FIXED64) {
       result = { kind: 'double', value: reader.double() };
     } else if (field === 3 && wireType === WIRE_LEN) {
-      result = { kind: 'string', value: decodeUtf8Strict(reader.bytes()) };
+      const raw = reader.bytes();
+      if (raw.length > limits.maxStringBytes) failSize('string', raw.length, limits);
+      result = { kind: 'string', value: decodeUtf8Strict(raw) };
     } else if (field === 4 && wireType === WIRE_VARINT) {
       result = { kind: 'bool', value: reader.bool() };
     } else if (field === 5 && wireType === WIRE_LEN) {
@@ -266,7 +299,9 @@ function readJsonStruct(reader: BinaryReader, length: number, depth: number, lim
     while (reader.pos < entryEnd) {
       const [entryField, entryWire] = reader.tag();
       if (entryField === 1 && entryWire === WIRE_LEN) {
-        key = decodeUtf8Strict(reader.bytes());
+        const raw = reader.bytes();
+        if (raw.length > limits.maxStringBytes) failSize('key', raw.length, limits);
+        key = decodeUtf8Strict(raw);
       } else if (entryField === 2 && entryWire === WIRE_LEN) {
         const valueLength = reader.uint32();
         try {
@@ -281,6 +316,7 @@ function readJsonStruct(reader: BinaryReader, length: number, depth: number, lim
     checkEnd(reader, entryEnd);
     if (value === undefined) throw atSegment(new DecodeFailure('struct field has no value'), fieldSegment(key));
     out.set(key, value);
+    if (out.size > limits.maxMapEntries) failEntries(limits);
   }
   checkEnd(reader, end);
   return { kind: 'map', value: out };

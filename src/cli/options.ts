@@ -44,7 +44,12 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('max-results', { type: 'number', default: d.maxResults, describe: 'Most results kept (least recent evicted first)' })
     .option('max-result-bytes', { type: 'number', default: d.maxResultBytes, describe: 'Most bytes of results kept (approximate)' })
     .option('max-arg-depth', { type: 'number', default: d.maxArgDepth, describe: 'Deepest nesting of list/map arguments accepted' })
-    .option('max-message-bytes', { type: 'number', default: d.maxMessageBytes, describe: 'Largest request message accepted' })
+    .option('max-message-bytes', { type: 'number', default: d.maxMessageBytes, describe: 'Largest request message accepted (beyond: RESOURCE_EXHAUSTED)' })
+    .option('max-args', { type: 'number', default: d.maxArgs, describe: 'Most arguments in one request' })
+    .option('max-deps', { type: 'number', default: d.maxDeps, describe: 'Most dependencies in one request' })
+    .option('max-task-id-length', { type: 'number', default: d.maxTaskIdLength, describe: 'Longest task id (and dependency id), characters' })
+    .option('max-string-bytes', { type: 'number', default: d.maxStringBytes, describe: 'Largest string/bytes argument value or map key, bytes' })
+    .option('max-map-entries', { type: 'number', default: d.maxMapEntries, describe: 'Most entries in one map/struct argument' })
     .option('max-concurrent-tasks', { type: 'number', default: d.maxConcurrentTasks, describe: 'Most tasks running at once (0 = unlimited); tasks waiting for dependencies hold no slot' })
     .option('max-queued-tasks', { type: 'number', default: d.maxQueuedTasks, describe: 'Most accepted tasks waiting to run; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
     .option('worker-threads', { type: 'number', default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
@@ -100,6 +105,11 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     maxResultBytes: positiveInt('max-result-bytes')(parsed['max-result-bytes']),
     maxArgDepth: positiveInt('max-arg-depth')(parsed['max-arg-depth']),
     maxMessageBytes: positiveInt('max-message-bytes')(parsed['max-message-bytes']),
+    maxArgs: nonNegativeInt('max-args')(parsed['max-args']),
+    maxDeps: nonNegativeInt('max-deps')(parsed['max-deps']),
+    maxTaskIdLength: positiveInt('max-task-id-length')(parsed['max-task-id-length']),
+    maxStringBytes: nonNegativeInt('max-string-bytes')(parsed['max-string-bytes']),
+    maxMapEntries: nonNegativeInt('max-map-entries')(parsed['max-map-entries']),
     shutdownGraceMs: nonNegativeInt('shutdown-grace-ms')(parsed['shutdown-grace-ms']),
     maxConcurrentTasks: nonNegativeInt('max-concurrent-tasks')(parsed['max-concurrent-tasks']),
     maxQueuedTasks: nonNegativeInt('max-queued-tasks')(parsed['max-queued-tasks']),

@@ -9,6 +9,7 @@ import { authMiddleware } from './auth-middleware';
 import { mapErrors, type CallListener } from './map-errors';
 import { formatListenAddress, parseListenAddress } from './listen-address';
 import { addReflection } from './reflection';
+import type { RequestLimits } from './request-limits';
 import { createTaskSchedulerService } from './task-scheduler-service';
 import { serverCredentials, type TlsFiles } from './tls';
 
@@ -18,6 +19,8 @@ export interface ServerDeps {
   readonly registry: TaskRegistry;
   readonly logger: Logger;
   readonly decodeLimits: DecodeLimits;
+  /** Request-level limits (args, deps, task-id length). */
+  readonly requestLimits?: RequestLimits;
   /** Serving status reported by grpc.health.v1.Health. */
   readonly health: HealthState;
   /** Largest request accepted, in bytes (default 4 MiB). */

@@ -17,12 +17,15 @@ import type { Scheduler } from '../engine/scheduler';
 import type { TaskRecord, TaskStatus } from '../results/task-record';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { MAX_DELAY_MS } from '../tasks/task-args';
+import { checkArgCount, checkDeps, checkTaskId, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits';
 
 /** What the service needs. */
 export interface TaskSchedulerServiceDeps {
   readonly scheduler: Scheduler;
   readonly registry: TaskRegistry;
   readonly decodeLimits: DecodeLimits;
+  /** Default {@link DEFAULT_REQUEST_LIMITS}. */
+  readonly requestLimits?: RequestLimits;
 }
 
 const TO_PROTO: Record<TaskStatus, TaskResponse_Status> = {
@@ -50,11 +53,16 @@ function resultOf(record: TaskRecord | undefined): ResultResponse {
  */
 export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): TaskSchedulerServiceImplementation<CallContext> {
   const { scheduler, registry, decodeLimits } = deps;
+  const { maxArgs, maxDeps, maxTaskIdLength } = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
   return {
     async submitTask(request: TaskRequest): Promise<TaskResponse> {
-      // SPEC §5c order: method, then args, then deps (in the scheduler).
+      // SPEC §5c order: method, then args, then deps (in the scheduler). The limit checks are number
+      // comparisons; their messages are built only when one fails.
       scheduler.resolveMethod(request.method);
+      if (request.taskId.length > maxTaskIdLength) checkTaskId(request.taskId, maxTaskIdLength);
+      if (request.args.length > maxArgs) checkArgCount(request.args.length, maxArgs);
       const args = decodeArgs(request.args, decodeLimits);
+      checkDeps(request.deps, maxDeps, maxTaskIdLength);
       const outcome = await scheduler.submit({
         taskId: request.taskId,
         method: request.method,
@@ -68,6 +76,7 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
       return { taskId: outcome.taskId, status: TO_PROTO[outcome.status], result: outcome.result };
     },
 
+    // Lookups take any id: one longer than the limit was never stored, so it is simply NOT_FOUND.
     async getResult(request: ResultRequest): Promise<ResultResponse> {
       return resultOf(await scheduler.getResult(request.taskId));
     },

@@ -32,7 +32,7 @@ const repeat = (kind: ContainerKind, n: number): ContainerKind[] => Array<Contai
 const mixed = (n: number): ContainerKind[] =>
   Array.from({ length: n }, (_, i) => (i < n / 2 ? (i % 2 === 0 ? 'tsList' : 'tsMap') : i % 2 === 0 ? 'jsonList' : 'jsonStruct'));
 const tooDeep = (kinds: readonly ContainerKind[], limit: number): string =>
-  `Invalid arguments: args[0]${kinds.slice(0, limit).map(segment).join('')}: nesting deeper than the limit of ${limit}`;
+  `Invalid arguments: args[0]${kinds.slice(0, limit).map(segment).join('')}: nesting deeper than the limit of ${limit} (--max-arg-depth)`;
 
 describe('nesting depth (SPEC §2: 64 accepted, 65 rejected by default)', () => {
   it('the default limit is 64 and frozen', () => {
@@ -66,7 +66,7 @@ describe('nesting depth (SPEC §2: 64 accepted, 65 rejected by default)', () => 
     });
 
     it('100,000 levels with no effective limit still end in InvalidArgumentsError', () => {
-      const err = rejection([deepInput()], { maxDepth: Number.MAX_SAFE_INTEGER });
+      const err = rejection([deepInput()], { ...DEFAULT_DECODE_LIMITS, maxDepth: Number.MAX_SAFE_INTEGER });
       expect(err.message).toMatch(/^Invalid arguments: args\[0\]/);
       expect(err.message).toMatch(/: nested too deeply$/);
     });
@@ -74,42 +74,42 @@ describe('nesting depth (SPEC §2: 64 accepted, 65 rejected by default)', () => 
 
   it('the limit is configurable', () => {
     const k = repeat('tsList', 10);
-    expect(depthOf(decodeArgs([nested(k)], { maxDepth: 10 })[0]!)).toBe(10);
-    expect(rejection([nested(k)], { maxDepth: 9 }).message).toBe(tooDeep(k, 9));
-    expect(depthOf(decodeArgs([nested(repeat('jsonList', 100))], { maxDepth: 100 })[0]!)).toBe(100);
-    expect(rejection([nested(repeat('tsMap', 2))], { maxDepth: 1 }).message).toBe('Invalid arguments: args[0].fields["k"]: nesting deeper than the limit of 1');
+    expect(depthOf(decodeArgs([nested(k)], { ...DEFAULT_DECODE_LIMITS, maxDepth: 10 })[0]!)).toBe(10);
+    expect(rejection([nested(k)], { ...DEFAULT_DECODE_LIMITS, maxDepth: 9 }).message).toBe(tooDeep(k, 9));
+    expect(depthOf(decodeArgs([nested(repeat('jsonList', 100))], { ...DEFAULT_DECODE_LIMITS, maxDepth: 100 })[0]!)).toBe(100);
+    expect(rejection([nested(repeat('tsMap', 2))], { ...DEFAULT_DECODE_LIMITS, maxDepth: 1 }).message).toBe('Invalid arguments: args[0].fields["k"]: nesting deeper than the limit of 1 (--max-arg-depth)');
   });
 
   it('maxDepth 0 accepts scalars only', () => {
     const int = any('google.protobuf.Int32Value', Uint8Array.of(0x08, 0x05));
-    expect(decodeArgs([int], { maxDepth: 0 })).toEqual([{ kind: 'int32', value: 5 }]);
-    expect(rejection([int, any('taskscheduler.ListValue', new Uint8Array(0))], { maxDepth: 0 }).message).toBe(
-      'Invalid arguments: args[1]: nesting deeper than the limit of 0',
+    expect(decodeArgs([int], { ...DEFAULT_DECODE_LIMITS, maxDepth: 0 })).toEqual([{ kind: 'int32', value: 5 }]);
+    expect(rejection([int, any('taskscheduler.ListValue', new Uint8Array(0))], { ...DEFAULT_DECODE_LIMITS, maxDepth: 0 }).message).toBe(
+      'Invalid arguments: args[1]: nesting deeper than the limit of 0 (--max-arg-depth)',
     );
-    expect(rejection([any('google.protobuf.Struct', new Uint8Array(0))], { maxDepth: 0 }).detail).toBe('args[0]: nesting deeper than the limit of 0');
+    expect(rejection([any('google.protobuf.Struct', new Uint8Array(0))], { ...DEFAULT_DECODE_LIMITS, maxDepth: 0 }).detail).toBe('args[0]: nesting deeper than the limit of 0 (--max-arg-depth)');
   });
 
   it('an empty container counts as one level', () => {
-    expect(decodeArgs([any('taskscheduler.ListValue', new Uint8Array(0))], { maxDepth: 1 })).toEqual([{ kind: 'list', value: [] }]);
+    expect(decodeArgs([any('taskscheduler.ListValue', new Uint8Array(0))], { ...DEFAULT_DECODE_LIMITS, maxDepth: 1 })).toEqual([{ kind: 'list', value: [] }]);
     const listOfEmpty = any('taskscheduler.ListValue', tsList(anyBytes('taskscheduler.ListValue', new Uint8Array(0))));
-    expect(rejection([listOfEmpty], { maxDepth: 1 }).detail).toBe('args[0].values[0]: nesting deeper than the limit of 1');
+    expect(rejection([listOfEmpty], { ...DEFAULT_DECODE_LIMITS, maxDepth: 1 }).detail).toBe('args[0].values[0]: nesting deeper than the limit of 1 (--max-arg-depth)');
   });
 
   it('a google.protobuf.Value adds no level: its JSON list is one level', () => {
     const v = Value.encode(Value.wrap([[1]])).finish(); // Value{list[list[1]]}: depth 2
-    expect(canonicalJson(decodeArgs([any('google.protobuf.Value', v)], { maxDepth: 2 }))).toBe('[{"list":[{"list":[{"double":1}]}]}]');
-    expect(rejection([any('google.protobuf.Value', v)], { maxDepth: 1 }).detail).toBe('args[0].values[0]: nesting deeper than the limit of 1');
+    expect(canonicalJson(decodeArgs([any('google.protobuf.Value', v)], { ...DEFAULT_DECODE_LIMITS, maxDepth: 2 }))).toBe('[{"list":[{"list":[{"double":1}]}]}]');
+    expect(rejection([any('google.protobuf.Value', v)], { ...DEFAULT_DECODE_LIMITS, maxDepth: 1 }).detail).toBe('args[0].values[0]: nesting deeper than the limit of 1 (--max-arg-depth)');
     // taskscheduler.ListValue holding a google.protobuf.Value holding a JSON list: depth 2.
     const outer = any('taskscheduler.ListValue', tsList(anyBytes('google.protobuf.Value', Value.encode(Value.wrap([1])).finish())));
-    expect(decodeArgs([outer], { maxDepth: 2 })[0]!.kind).toBe('list');
-    expect(rejection([outer], { maxDepth: 1 }).detail).toBe('args[0].values[0]: nesting deeper than the limit of 1');
+    expect(decodeArgs([outer], { ...DEFAULT_DECODE_LIMITS, maxDepth: 2 })[0]!.kind).toBe('list');
+    expect(rejection([outer], { ...DEFAULT_DECODE_LIMITS, maxDepth: 1 }).detail).toBe('args[0].values[0]: nesting deeper than the limit of 1 (--max-arg-depth)');
   });
 
   it('a top-level Value holding 64 JSON lists is accepted, 65 rejected', () => {
     const deepArray = (n: number): unknown => (n === 1 ? [1] : [deepArray(n - 1)]);
     const wrap = (n: number): Any => any('google.protobuf.Value', Value.encode(Value.wrap(deepArray(n))).finish());
     expect(depthOf(decodeArgs([wrap(64)])[0]!)).toBe(64);
-    expect(rejection([wrap(65)]).detail).toBe(`args[0]${'.values[0]'.repeat(64)}: nesting deeper than the limit of 64`);
+    expect(rejection([wrap(65)]).detail).toBe(`args[0]${'.values[0]'.repeat(64)}: nesting deeper than the limit of 64 (--max-arg-depth)`);
     const list = JsonListValue.encode(JsonListValue.wrap([deepArray(63)])).finish();
     expect(depthOf(decodeArgs([any('google.protobuf.ListValue', list)])[0]!)).toBe(64);
   });
@@ -120,7 +120,7 @@ describe('nesting depth (SPEC §2: 64 accepted, 65 rejected by default)', () => 
     const [v] = decodeArgs([encodeArg(wide)]);
     expect(depthOf(v!)).toBe(64);
     const pair = any('taskscheduler.ListValue', bytes(lenField(1, anyBytes('taskscheduler.ListValue', deep63.value)), lenField(1, anyBytes('taskscheduler.ListValue', encodeArg(nestedList(64)).value))));
-    expect(rejection([pair]).detail).toBe(`args[0].values[1]${'.values[0]'.repeat(63)}: nesting deeper than the limit of 64`);
+    expect(rejection([pair]).detail).toBe(`args[0].values[1]${'.values[0]'.repeat(63)}: nesting deeper than the limit of 64 (--max-arg-depth)`);
   });
 
   it('each argument is measured on its own', () => {

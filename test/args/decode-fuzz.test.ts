@@ -3,7 +3,7 @@ import type { Any } from '../../generated/google/protobuf/any';
 import { Value } from '../../generated/google/protobuf/struct';
 import { arg, type ArgKind, type ArgValue } from '../../src/args/arg-value';
 import { canonicalJson } from '../../src/args/canonical-json';
-import { SUPPORTED_ARG_TYPES, decodeArgs } from '../../src/args/decode-arg';
+import { DEFAULT_DECODE_LIMITS, SUPPORTED_ARG_TYPES, decodeArgs, type DecodeLimits } from '../../src/args/decode-arg';
 import { encodeArg } from '../../src/args/encode-arg';
 import { InvalidArgumentsError } from '../../src/errors';
 import { prng } from './wire';
@@ -13,7 +13,7 @@ const KINDS: readonly ArgKind[] = ['int32', 'int64', 'uint32', 'uint64', 'float'
 type Outcome = 'accepted' | 'rejected';
 
 /** Decodes and classifies: returns normally or throws InvalidArgumentsError — anything else fails the test. */
-function classify(args: readonly Any[], limits?: { maxDepth: number }): Outcome {
+function classify(args: readonly Any[], limits?: DecodeLimits): Outcome {
   let decoded: ArgValue[];
   try {
     decoded = decodeArgs(args, limits);
@@ -125,7 +125,7 @@ describe('decodeArgs fuzz: returns or throws InvalidArgumentsError, never anythi
       let value = base.value;
       const rounds = 1 + Math.floor(next() * 3);
       for (let r = 0; r < rounds; r++) value = mutate(next, value);
-      seen.add(classify([{ typeUrl: base.typeUrl, value }], next() < 0.2 ? { maxDepth: Math.floor(next() * 4) } : undefined));
+      seen.add(classify([{ typeUrl: base.typeUrl, value }], next() < 0.2 ? { ...DEFAULT_DECODE_LIMITS, maxDepth: Math.floor(next() * 4) } : undefined));
     }
     expect([...seen].sort()).toEqual(['accepted', 'rejected']);
   });
