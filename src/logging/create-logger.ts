@@ -28,10 +28,34 @@ export function logFilePath(options: LoggerOptions, now = new Date()): string | 
   return path.join(options.dir, `task-scheduler-${now.toISOString().replace(/[:.]/g, '-')}.log`);
 }
 
+// eslint-disable-next-line no-control-regex
+const LINE_BREAKERS = /[\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * Escapes what JSON.stringify leaves raw but a terminal or a log viewer may treat as a line break or a
+ * control sequence: DEL, the C1 controls (NEL U+0085, CSI U+009B) and U+2028/U+2029. Inside a JSON
+ * string literal the `\uXXXX` form is the same value, so the file stays valid JSON lines.
+ */
+export function escapeLineBreakers(line: string): string {
+  return line.replace(LINE_BREAKERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** winston's key for the finished line (triple-beam's MESSAGE, a registered symbol). */
+const MESSAGE = Symbol.for('message');
+
+/** Final step of both formats: {@link escapeLineBreakers} on the finished line. */
+const escapeLine = winston.format((info) => {
+  const record = info as unknown as Record<symbol, unknown>;
+  const line = record[MESSAGE];
+  if (typeof line === 'string') record[MESSAGE] = escapeLineBreakers(line);
+  return info;
+});
+
 /**
  * Builds the process logger: console (readable) plus a JSON-lines file (one object per line, with
- * timestamp). Messages and fields are serialised by winston's JSON format, so client-supplied values
- * cannot forge lines.
+ * timestamp). Messages and fields are serialised with JSON escaping (C0 controls, newlines, quotes),
+ * plus {@link escapeLineBreakers}, so client-supplied values (task ids, error text) cannot forge lines
+ * or send terminal control sequences.
  */
 export function createLogger(options: LoggerOptions): { logger: Logger; file: string | undefined; close: () => Promise<void> } {
   const transports: winston.transport[] = [];
@@ -45,6 +69,7 @@ export function createLogger(options: LoggerOptions): { logger: Logger; file: st
             const fields = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta, errorReplacer)}` : '';
             return `${String(timestamp)} ${level}: ${JSON.stringify(String(message)).slice(1, -1)}${fields}`;
           }),
+          escapeLine(),
         ),
       }),
     );
@@ -59,7 +84,7 @@ export function createLogger(options: LoggerOptions): { logger: Logger; file: st
     transports.push(
       new winston.transports.Stream({
         stream,
-        format: winston.format.combine(winston.format.timestamp(), winston.format.json({ replacer: errorReplacer })),
+        format: winston.format.combine(winston.format.timestamp(), winston.format.json({ replacer: errorReplacer }), escapeLine()),
       }),
     );
   }

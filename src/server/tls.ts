@@ -36,7 +36,7 @@ function parseCertificates(flag: string, file: string, pem: Buffer): X509Certifi
  * Plaintext when `tls` is undefined. The PEM files are parsed here — certificate, key, CA, and that the
  * key belongs to the certificate — so a bad file fails at start-up naming its flag (grpc-js would
  * only fail at listen, or for a bad CA silently refuse every client). Node's TLS defaults apply
- * (TLS 1.2+, its cipher list).
+ * (TLS 1.2+, its cipher list; test/ecosystem/tls.test.ts shows TLS 1.0/1.1 handshakes refused).
  */
 export function serverCredentials(tls: TlsFiles | undefined): ServerCredentials {
   if (!tls) return ServerCredentials.createInsecure();

@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { connect as tlsConnect, type SecureVersion } from 'node:tls';
 import { toAny } from '../../src/args/encode-arg';
 import { createTaskSchedulerClient, type ClientOptions } from '../../src/client/create-client';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
@@ -80,6 +81,29 @@ describe('TLS (server certificate only)', () => {
   test('a client trusting another CA is refused with UNAVAILABLE', async () => {
     const err = await refusedOver(tlsServer.address, { tls: { ca: pki.otherCa.cert } });
     expect(err.code).toBe(Status.UNAVAILABLE);
+  });
+});
+
+/** The protocol a raw TLS client pinned to `version` negotiates with `address`, or the handshake error. */
+function handshake(address: string, version: SecureVersion): Promise<string> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  return new Promise((resolve) => {
+    // SECLEVEL=0 so that it is the server, not this client's OpenSSL policy, that refuses old versions.
+    const socket = tlsConnect({ host, port, servername: 'localhost', ca: readFileSync(pki.ca.cert), minVersion: version, maxVersion: version, ciphers: 'DEFAULT:@SECLEVEL=0', ALPNProtocols: ['h2'] });
+    socket.once('secureConnect', () => {
+      resolve(`${socket.getProtocol()} ${String(socket.alpnProtocol)}`);
+      socket.destroy();
+    });
+    socket.once('error', (err) => resolve(`refused: ${err.message}`));
+  });
+}
+
+describe('TLS protocol versions', () => {
+  test('TLS 1.3 and 1.2 handshake (ALPN h2); TLS 1.1 and 1.0 are refused by the server', async () => {
+    expect(await handshake(tlsServer.address, 'TLSv1.3')).toBe('TLSv1.3 h2');
+    expect(await handshake(tlsServer.address, 'TLSv1.2')).toBe('TLSv1.2 h2');
+    expect(await handshake(tlsServer.address, 'TLSv1.1')).toMatch(/^refused: .*(protocol version|alert)/i);
+    expect(await handshake(tlsServer.address, 'TLSv1')).toMatch(/^refused: .*(protocol version|alert)/i);
   });
 });
 
