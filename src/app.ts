@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { createScheduler, type Scheduler } from './engine/scheduler';
+import { startStallWatchdog, type StallWatchdog } from './engine/watchdog';
 import { silentLogger, type Logger } from './logging/logger';
 import { HealthState } from 'nice-grpc-server-health';
 import { TaskSchedulerDefinition } from '../generated/taskscheduler/task_scheduler';
@@ -62,6 +63,8 @@ export interface AppConfig {
   readonly authTokens: readonly string[];
   /** Prometheus endpoint `host:port` (served by `App.start`); empty: no metrics. */
   readonly metricsAddr: string;
+  /** Warn when the event loop is blocked this long, naming the running tasks; 0 = no watchdog. */
+  readonly stallWarnMs: number;
 }
 
 /** Defaults of {@link AppConfig} (SPEC §6). */
@@ -88,6 +91,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   tls: undefined,
   authTokens: [],
   metricsAddr: '',
+  stallWarnMs: 500,
 });
 
 /** What {@link buildApp} takes besides settings. */
@@ -118,6 +122,8 @@ export interface App {
   /** Prometheus metrics, when `metricsAddr` is set. */
   readonly metrics: Metrics | undefined;
   readonly logger: Logger;
+  /** The event-loop stall watchdog: running between `start` and `close` when `stallWarnMs` > 0. */
+  readonly watchdog: StallWatchdog | undefined;
   /**
    * Listens: the gRPC server on `address` and, when configured, the metrics endpoint. Resolves with the
    * real addresses.
@@ -205,6 +211,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     ...(metrics ? { onCall: metrics.countCall } : {}),
   });
   const built: Scheduler = scheduler;
+  let watchdog: StallWatchdog | undefined;
   return {
     config,
     registry,
@@ -216,12 +223,18 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     health,
     metrics,
     logger,
+    get watchdog() {
+      return watchdog;
+    },
     async start(address) {
       let grpc: string;
       try {
         grpc = await server.listen(address);
       } catch (err) {
         throw new Error(`cannot listen on ${address}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      if (config.stallWarnMs > 0 && !watchdog) {
+        watchdog = startStallWatchdog({ stallMs: config.stallWarnMs, logger: logger.child({ component: 'watchdog' }), runningTasks: () => built.runningTasks() });
       }
       try {
         return { grpc, metrics: metrics ? await metrics.listen(config.metricsAddr) : undefined };
@@ -232,6 +245,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     },
     async close() {
       setHealth('unhealthy');
+      watchdog?.stop();
       // Drain first, so every blocking caller gets its answer; then the calls still open are long
       // polls on finished tasks, which answer at once (a health Watch stream is cut after 1 s).
       await built.close(config.shutdownGraceMs);

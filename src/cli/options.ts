@@ -55,6 +55,7 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('worker-threads', { type: 'number', default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
     .option('worker-max-memory-mb', { type: 'number', default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
     .option('task-module', { type: 'string', array: true, default: [] as string[], describe: 'JS module(s) of your own tasks (syncTask/asyncTask at import), loaded here and in workers' })
+    .option('stall-warn-ms', { type: 'number', default: d.stallWarnMs, describe: 'Warn (naming the running tasks) when the event loop is blocked this long (0 = off)' })
     .option('shutdown-grace-ms', { type: 'number', default: d.shutdownGraceMs, describe: 'On SIGINT/SIGTERM, how long unfinished tasks may run before they are cancelled' })
     .option('tls-cert', { type: 'string', describe: 'PEM certificate chain: serve TLS (with --tls-key)' })
     .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
@@ -119,6 +120,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     tls,
     authTokens,
     metricsAddr,
+    stallWarnMs: nonNegativeInt('stall-warn-ms')(parsed['stall-warn-ms']),
   };
   const logFile = parsed['log-file'];
   return {

@@ -33,6 +33,14 @@ export interface SchedulerObserver {
   taskFinished(record: TaskRecord, runMs: number | undefined): void;
 }
 
+/** A task running now, as the event-loop watchdog reports it. */
+export interface RunningTaskInfo {
+  readonly taskId: string;
+  readonly method: string;
+  /** `Date.now()` when it started. */
+  readonly startedAt: number;
+}
+
 /** Counts for metrics and dashboards. */
 export interface SchedulerStats {
   /** Accepted and not finished. */
@@ -99,6 +107,8 @@ export interface Scheduler {
   cancel(taskId: string): Promise<CancelOutcome>;
   /** Current counts. */
   stats(): SchedulerStats;
+  /** Tasks in state RUNNING now; walks the in-flight tasks, so for rare callers (the stall watchdog), not per task. */
+  runningTasks(): RunningTaskInfo[];
   /**
    * Graceful stop: rejects new submissions (UNAVAILABLE), cancels tasks that have not started, lets
    * running tasks finish for up to `graceMs`, cancels the rest (their callers get UNAVAILABLE

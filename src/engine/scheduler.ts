@@ -23,7 +23,7 @@ import type { TaskContext } from '../tasks/task-context';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import { ConcurrencyLimiter } from './concurrency-limiter';
-import type { CancelOutcome, Scheduler, SchedulerDeps, SchedulerObserver, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
+import type { CancelOutcome, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerObserver, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { failedWith, outcomeOf, overtime, type Terminal } from './task-outcome';
 import { argsDigest, identityMismatch } from './task-identity';
@@ -150,6 +150,14 @@ class TaskScheduler implements Scheduler {
       waitingForDeps: this.#waitingForDeps,
       waitingForSlot: this.#limiter.waiting,
     };
+  }
+
+  runningTasks(): RunningTaskInfo[] {
+    const out: RunningTaskInfo[] = [];
+    for (const { record } of this.#inFlight.values()) {
+      if (record.status === 'RUNNING') out.push({ taskId: record.taskId, method: record.method, startedAt: record.startedAt ?? 0 });
+    }
+    return out;
   }
 
   resolveMethod(method: string): TaskDefinition {
