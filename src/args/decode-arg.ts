@@ -94,12 +94,19 @@ class DecodeFailure {
 }
 
 function toInvalidArguments(err: unknown, root: string): InvalidArgumentsError {
-  if (err instanceof DecodeFailure) {
-    return new InvalidArgumentsError(`${root}${err.segments.reverse().join('')}: ${err.reason}`);
-  }
+  if (err instanceof DecodeFailure) return new InvalidArgumentsError(`${root}${pathOf(err.segments.reverse())}: ${err.reason}`);
   // A stack overflow or anything unexpected from a codec still names the argument; never escapes raw.
   const reason = isStackOverflow(err) ? 'nested too deeply' : 'cannot be decoded';
   return new InvalidArgumentsError(`${root}: ${reason}`, { cause: err });
+}
+
+/** Segments kept at each end of a very deep path (beyond any sane depth limit: default 64). */
+const PATH_ENDS = 64;
+
+/** The path from the root; past 2 × {@link PATH_ENDS} levels the middle is elided, so the message stays small. */
+function pathOf(segments: readonly string[]): string {
+  if (segments.length <= 2 * PATH_ENDS) return segments.join('');
+  return `${segments.slice(0, PATH_ENDS).join('')}…(${segments.length - 2 * PATH_ENDS} levels)…${segments.slice(-PATH_ENDS).join('')}`;
 }
 
 /**
