@@ -9,7 +9,8 @@ import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '../..');
+/** The repository root: the nearest directory up from here with a package.json (also when compiled into dist/). */
+export const ROOT = findRoot(__dirname);
 /** The compiled CLI (`npm run build`), run as users run it. */
 export const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 
@@ -51,6 +52,13 @@ export interface StartCliOptions {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const PROMPT_PATTERN = new RegExp(escapeRegExp(PROMPT));
 const READY = /[^\n]*Task Scheduler listening on (\S+)[^\n]*\n/;
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (dir === path.dirname(dir)) throw new Error(`no package.json above ${from}`);
+  }
+}
 
 /** Throws a clear error when the CLI has not been compiled. */
 export function assertBuilt(): void {
