@@ -122,6 +122,59 @@ test('while draining, new calls get UNAVAILABLE "Shutting down"; a second SIGTER
   await restartsOnSamePort(cli.address);
 });
 
+test('SIGTERM under load from 8 clients: every call answers (result, UNAVAILABLE or CANCELLED), none hangs, exit 0, restart at once', async () => {
+  const cli = await startCli(['-a', '127.0.0.1:0', '--shutdown-grace-ms', '400']);
+  const outcomes = new Map<string, number>();
+  const wrong: string[] = [];
+  const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+  let stop = false;
+  const clientLoop = async (index: number) => {
+    const client = connect(cli.address);
+    for (let seq = 0; !stop; seq++) {
+      const id = `load-${index}-${seq}`;
+      const kind = seq % 4;
+      // A client deadline far beyond the grace period: reaching it would be a hang.
+      const options = { signal: AbortSignal.timeout(20_000) };
+      try {
+        if (kind === 0) {
+          const res = await client.submitTask({ taskId: id, method: 'concat', args: [toAny(id), toAny('!')] }, options);
+          if (res.result !== `${id}!`) wrong.push(`${id}: ${res.result}`);
+        } else if (kind === 1) {
+          const res = await client.submitTask({ taskId: id, method: 'sleep', args: [toAny(50 + ((index * 97 + seq * 31) % 1500))] }, options);
+          if (!/^slept \d+ ms$/.test(res.result)) wrong.push(`${id}: ${res.result}`);
+        } else if (kind === 2) {
+          await client.submitTask({ taskId: id, method: 'sleep', args: [toAny(200)], detached: true }, options);
+          const res = await client.waitResult({ taskId: id, timeoutMs: 10_000 }, options);
+          if (![TaskResponse_Status.SUCCESS, TaskResponse_Status.CANCELLED].includes(res.status)) wrong.push(`${id}: ${TaskResponse_Status[res.status]}`);
+        } else {
+          const res = await client.submitTask({ method: 'add', args: [toAny(index), toAny(seq)] }, options);
+          if (res.result !== String(index + seq)) wrong.push(`${id}: ${res.result}`);
+        }
+        count('OK');
+      } catch (err) {
+        const code = err instanceof Error && 'code' in err ? Status[(err as { code: Status }).code] : String(err);
+        count(code ?? 'unknown');
+        // Once the server is gone, a client stops (it would only see UNAVAILABLE from here on).
+        if (code === 'UNAVAILABLE' && cli.exitedAt() !== undefined) break;
+      }
+    }
+  };
+  const clients = Array.from({ length: 8 }, (_, i) => clientLoop(i));
+  await waitFor('some calls answered', () => (outcomes.get('OK') ?? 0) > 40);
+  cli.child.kill('SIGTERM');
+  const { code } = await exit(cli);
+  stop = true;
+  await Promise.all(clients);
+  expect(wrong).toEqual([]);
+  expect(code).toBe(0);
+  // Only results, UNAVAILABLE and CANCELLED: no DEADLINE_EXCEEDED (a hang), no INTERNAL, nothing else.
+  expect([...outcomes.keys()].filter((key) => !['OK', 'UNAVAILABLE', 'CANCELLED'].includes(key))).toEqual([]);
+  expect(outcomes.get('OK')).toBeGreaterThan(40);
+  expect(outcomes.get('UNAVAILABLE') ?? 0).toBeGreaterThan(0);
+  expect(cli.output()).toMatch(/SIGTERM received: shutting down/);
+  await restartsOnSamePort(cli.address);
+});
+
 test('--max-concurrent-tasks and --max-queued-tasks reach the scheduler', async () => {
   const cli = await startCli(['-a', '127.0.0.1:0', '--max-concurrent-tasks', '1', '--max-queued-tasks', '1', '--shutdown-grace-ms', '0']);
   const client = connect(cli.address);
