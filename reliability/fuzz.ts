@@ -16,7 +16,7 @@ async function main(): Promise<number> {
   const properties = runDecoderProperties({ seed, timeLimitMs: Math.max(1000, Math.round(propertyMs / 6)) });
   process.stdout.write(`## Decoder properties (fast-check)\n\n${table(['property', 'cases', 'accepted', 'rejected'], properties.map((p) => [p.name, p.cases, p.accepted, p.rejected]))}\n\n`);
 
-  const cli = await startCli(['-a', '127.0.0.1:0', '--log-dir', '', '--worker-threads', '2', '--worker-max-memory-mb', '128']);
+  const cli = await startCli(['-a', '127.0.0.1:0', '--log-dir', '', '--worker-threads', '2', '--worker-max-memory-mb', '128', '--max-results', '20000']);
   const pid = cli.child.pid!;
   const samples: Array<[number, number, number]> = [];
   const started = Date.now();

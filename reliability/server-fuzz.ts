@@ -16,8 +16,8 @@ import { classifyStatus, STATUS_NAMES, type ReplyClass } from './spec-status';
 export const SUBMIT = '/taskscheduler.TaskScheduler/SubmitTask';
 const HEALTH_CHECK = '/grpc.health.v1.Health/Check';
 
-/** Methods the fuzzer calls (all built-ins but `fibonacci`, whose naive recursion runs on the main thread unbounded). */
-const METHODS = ['ping', 'echo', 'add', 'remove', 'concat', 'fail', 'echo_string', 'echo_bytes', 'echo_bool', 'process_collection', 'process_nested_list', 'process_complex_map', 'process_person_map', 'sum_list', 'delete', 'sleep', 'fib', 'long_running_task', 'plugin_example::multiply', ''];
+/** Methods the fuzzer calls: every built-in, the example plugin's, and the empty name. */
+const METHODS = ['ping', 'echo', 'add', 'remove', 'concat', 'fail', 'echo_string', 'echo_bytes', 'echo_bool', 'process_collection', 'process_nested_list', 'process_complex_map', 'process_person_map', 'sum_list', 'delete', 'sleep', 'fib', 'fibonacci', 'long_running_task', 'plugin_example::multiply', 'plugin_example::delayed_echo', ''];
 
 /** A TaskRequest whose every wait is bounded (execution and dependency timeouts ≤ 300 ms). */
 export function taskRequestArb(idPrefix: string): fc.Arbitrary<TaskRequest> {

@@ -9,6 +9,7 @@ import { ClientError, Status } from 'nice-grpc';
 import { TaskResponse_Status, type TaskSchedulerClient } from '../generated/taskscheduler/task_scheduler';
 import { toAny } from '../src/args/encode-arg';
 import { createTaskSchedulerClient, type TaskSchedulerConnection } from '../src/client/create-client';
+import { prng } from '../test/args/wire';
 import { startCli, type CliProcess } from '../test/helpers/cli';
 import { mb, rssOf, table } from './run-options';
 
@@ -29,19 +30,7 @@ export interface SoakReport {
   readonly errors: number;
   readonly errorSamples: string[];
   /** Per interval: seconds, ops so far, ops/s in the interval, errors so far, server RSS. */
-  readonly samples: ReadonlyArray<{ readonly s: number; readonly ops: number; readonly rate: number; readonly errors: number; readonly rss: number }>;
-}
-
-/** Deterministic PRNG (mulberry32) per client, so a run's mix reproduces from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  readonly samples: ReadonlyArray<{ readonly s: number; readonly phase: 'load' | 'final sweep'; readonly ops: number; readonly rate: number; readonly errors: number; readonly rss: number }>;
 }
 
 export interface SoakOptions {
@@ -76,7 +65,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   const sample = () => {
     const now = Date.now();
     const t = total();
-    samples.push({ s: Math.round((now - started) / 1000), ops: t, rate: Math.round(((t - lastTotal) * 1000) / Math.max(1, now - lastAt)), errors, rss: options.pid ? rssOf(options.pid) : 0 });
+    samples.push({ s: Math.round((now - started) / 1000), phase: now <= deadline ? 'load' : 'final sweep', ops: t, rate: Math.round(((t - lastTotal) * 1000) / Math.max(1, now - lastAt)), errors, rss: options.pid ? rssOf(options.pid) : 0 });
     lastTotal = t;
     lastAt = now;
   };
@@ -191,7 +180,7 @@ export function formatSoak(report: SoakReport): string {
   return [
     table(['operation', 'count'], OPS.map((op) => [op, report.ops[op]])),
     '',
-    table(['s', 'ops', 'ops/s', 'errors', 'server RSS MB'], report.samples.map((s) => [s.s, s.ops, s.rate, s.errors, s.rss ? mb(s.rss) : '-'])),
+    table(['s', 'phase', 'ops', 'ops/s', 'errors', 'server RSS MB'], report.samples.map((s) => [s.s, s.phase, s.ops, s.rate, s.errors, s.rss ? mb(s.rss) : '-'])),
     '',
     `verified ${report.verified} results; lost ${report.lost}; mixed ${report.mixed}; errors ${report.errors}`,
     ...report.errorSamples.map((e) => `  ${e}`),

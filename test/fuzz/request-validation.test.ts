@@ -5,6 +5,7 @@
  * turn into INTERNAL "Internal error", a bug). Requests are sent detached so only validation is timed.
  */
 import fc from 'fast-check';
+import type { CallContext } from 'nice-grpc';
 import { buildApp, createBuiltinRegistry, type App } from '../../src/app';
 import { TaskSchedulerError } from '../../src/errors';
 import { createTaskSchedulerService } from '../../src/server/task-scheduler-service';
@@ -24,11 +25,12 @@ test('any TaskRequest: accepted, or a SPEC §4 error — never anything else (se
     requestLimits: { maxArgs: 4, maxDeps: 2, maxTaskIdLength: 64 },
   });
   const outcomes = new Map<string, number>();
+  const context = {} as CallContext; // the service reads nothing from it
   await fc.assert(
     fc.asyncProperty(taskRequestArb('rv-'), async (request) => {
       let outcome: string;
       try {
-        const res = await service.submitTask({ ...request, detached: true });
+        const res = await service.submitTask({ ...request, detached: true }, context);
         outcome = `accepted ${res.status}`;
       } catch (err) {
         if (!(err instanceof TaskSchedulerError)) throw new Error(`not a TaskSchedulerError: ${String(err)}`);

@@ -2,7 +2,8 @@
  * Black-box fuzz of the real CLI process over HTTP/2 (reliability/server-fuzz.ts), seeded and short:
  * random and byte-mutated TaskRequests and malformed gRPC framing. Every reply is a response, a SPEC §4
  * status or grpc-js's answer to broken framing; nothing hangs; the server is SERVING afterwards and
- * answers a real call; its memory settles. `npm run fuzz -- --minutes N` runs the same longer.
+ * answers a real call; its memory settles (the store is bounded to 20 000 results, so RSS must level
+ * off). `npm run fuzz -- --minutes N` runs the same longer.
  */
 import { toAny } from '../../src/args/encode-arg';
 import { createTaskSchedulerClient } from '../../src/client/create-client';
@@ -18,7 +19,7 @@ let cli: CliProcess | undefined;
 afterAll(() => killCli(cli));
 
 test(`${seconds} s of black-box fuzzing (seed ${seed}): no violation, no hang, still serving, memory settles`, async () => {
-  cli = await startCli(['-a', '127.0.0.1:0', '--log-dir', '', '--worker-threads', '2', '--worker-max-memory-mb', '128']);
+  cli = await startCli(['-a', '127.0.0.1:0', '--log-dir', '', '--worker-threads', '2', '--worker-max-memory-mb', '128', '--max-results', '20000']);
   const pid = cli.child.pid!;
   const samples: number[] = [];
   const report = await fuzzServer({ address: cli.address, seed, durationMs: seconds * 1000, onTick: () => samples.push(rss(pid)) });
