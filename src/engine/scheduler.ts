@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ArgValue } from '../args/arg-value';
 import {
@@ -27,6 +26,7 @@ import type { CancelOutcome, Scheduler, SchedulerDeps, SchedulerObserver, Schedu
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { failedWith, outcomeOf, overtime, type Terminal } from './task-outcome';
 import { argsDigest, identityMismatch } from './task-identity';
+import { newTaskId } from './task-id';
 import { untilAborted, waitUntil } from './wait-until';
 
 export * from './scheduler-types';
@@ -95,17 +95,6 @@ type DependencyState = TaskRecord | InFlightTask;
 const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
 /** Shared by every record without dependencies (most of them): one array, not one per task. */
 const NO_DEPS: readonly string[] = Object.freeze([]);
-
-/**
- * A server-assigned task id. Node builds randomUUID()'s text as a rope of ~20 small strings (~490 B
- * on the heap); reading a character flattens it in place (~65 B). The id is kept with every stored
- * result, so this is most of a stored record's size (bench scenario f).
- */
-function newTaskId(): string {
-  const id = randomUUID();
-  id.charCodeAt(0);
-  return id;
-}
 
 /** Runs on this thread, synchronously: sync tasks not sent to the worker pool. */
 function isInline(definition: TaskDefinition, pool: TaskPool | undefined): boolean {
