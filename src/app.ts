@@ -205,7 +205,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   const built: Scheduler = scheduler;
   const dashboard = history
     ? new DashboardServer({
-        api: new DashboardApi({ scheduler: built, results, registry, plugins, pool, history }),
+        api: new DashboardApi({ scheduler: built, results, registry, plugins, pool, history, authRequired: config.authTokens.length > 0 }),
         authTokens: config.authTokens,
         logger,
       })

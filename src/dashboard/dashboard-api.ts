@@ -17,6 +17,8 @@ export interface DashboardSources {
   readonly plugins: PluginManager;
   readonly pool: TaskPool | undefined;
   readonly history: TaskHistory;
+  /** Whether the dashboard asks for a token (the page then offers to log out). */
+  readonly authRequired: boolean;
 }
 
 /** The overview panel. */
@@ -37,6 +39,7 @@ export interface Overview {
   /** Worker threads and how many are busy (running or queued pool tasks); null without a pool. */
   readonly workerPool: { readonly threads: number; readonly busy: number } | null;
   readonly history: { readonly size: number; readonly capacity: number; readonly version: number };
+  readonly authRequired: boolean;
 }
 
 /** A task's full detail. */
@@ -134,6 +137,7 @@ export class DashboardApi {
       results: { count: stored.count, bytes: stored.bytes },
       workerPool: pool ? { threads: pool.threads, busy: pool.busy } : null,
       history: { size: history.size, capacity: history.capacity, version: history.version },
+      authRequired: this.#sources.authRequired,
     };
   }
 

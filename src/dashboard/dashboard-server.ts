@@ -124,6 +124,10 @@ export class DashboardServer {
       return;
     }
     if (req.method !== 'GET') throw new HttpError(405, `${req.method ?? 'this method'} is not allowed: the dashboard is read-only`);
+    if (pathname === '/favicon.ico') {
+      res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
+      return;
+    }
     const staticType = STATIC_FILES[pathname];
     if (staticType) {
       sendAsset(res, 200, staticType, this.#assets.get(pathname)!, 'no-cache');

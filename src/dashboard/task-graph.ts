@@ -113,7 +113,8 @@ function layout(root: string, tasks: ReadonlyMap<string, GraphTask>, edges: Read
   graph.setGraph({ rankdir: 'LR', nodesep: 18, ranksep: 50, marginx: 10, marginy: 10 });
   graph.setDefaultEdgeLabel(() => ({}));
   for (const [id, task] of tasks) {
-    const chars = Math.max(Math.min(id.length, LABEL_CHARS + 1), task.method.length + 2, 8);
+    // Two lines: the id (cut at LABEL_CHARS) and "method · status".
+    const chars = Math.max(Math.min(id.length, LABEL_CHARS + 1), (task.method || '?').length + 3 + task.status.length, 8);
     graph.setNode(id, { width: Math.round(chars * CHAR_WIDTH + 24), height: 44 });
   }
   for (const edge of edges) graph.setEdge(edge.from, edge.to);

@@ -42,6 +42,7 @@ describe('dashboard read API', () => {
     expect(body.uptimeSeconds).toBeGreaterThanOrEqual(0);
     expect(body.eventLoopDelayMs.p99).toBeGreaterThanOrEqual(0);
     expect(body.workerPool).toEqual({ threads: expect.any(Number), busy: 0 });
+    expect(body.authRequired).toBe(false);
   });
 
   test('tasks: newest first, with method, status, times and run time', async () => {

@@ -39,6 +39,7 @@ describe('dashboard with token auth', () => {
     const ok = await getJson<Overview>(server.baseUrl, '/api/overview', { authorization: `Bearer ${TOKEN}` });
     expect(ok.status).toBe(200);
     expect(ok.body.totals.accepted).toBe(0);
+    expect(ok.body.authRequired).toBe(true);
     expect((await getJson(server.baseUrl, '/api/tasks', { authorization: 'Bearer second-token' })).status).toBe(200);
   });
 

@@ -8,6 +8,8 @@ const $ = (id) => document.getElementById(id);
 let current = { view: 'overview', taskId: undefined };
 let lastVersion = -1;
 let refreshing = false;
+/** Numbers list requests, so an answer that arrives after a newer request was made is dropped. */
+let listRequest = 0;
 
 /** GET a JSON endpoint; a 401 (session expired) reloads to the login page. */
 async function api(path) {
@@ -83,6 +85,7 @@ function fillTasks(tbody, tasks, columns) {
 // ---- overview -------------------------------------------------------------------------------------
 
 function renderOverview(o) {
+  $('logout').hidden = !o.authRequired;
   $('ov-uptime').textContent = uptime(o.uptimeSeconds);
   $('ov-rate').textContent = String(o.tasksPerSecond);
   $('ov-running').textContent = String(o.running);
@@ -135,7 +138,9 @@ async function loadTasks() {
     const value = String(form.get(key) || '');
     if (value) params.set(key, value);
   }
+  const request = ++listRequest;
   const body = await api(`/api/tasks?${params}`);
+  if (request !== listRequest) return;
   fillTasks($('tasks-table').tBodies[0], body.tasks, 'full');
   $('tasks-count').textContent = `${body.matched} matching task(s) in the history; showing the ${body.tasks.length} most recent.`;
   const select = $('filter-method');
@@ -226,7 +231,7 @@ function drawGraph(graph) {
     const title = svg('title');
     title.textContent = `${node.id} (${node.method || 'unknown method'}): ${node.status}`;
     const label = svg('text', { x: 10, y: 18 });
-    label.textContent = node.id.length > 28 ? `${node.id.slice(0, 27)}…` : node.id;
+    label.textContent = node.id.length > 28 ? `${node.id.slice(0, 28)}…` : node.id;
     const method = svg('text', { x: 10, y: 34, class: 'method' });
     method.textContent = `${node.method || '?'} · ${node.status.toLowerCase()}`;
     g.append(title, svg('rect', { width: node.width, height: node.height, rx: 6 }), label, method);
