@@ -207,6 +207,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     ? new DashboardServer({
         api: new DashboardApi({ scheduler: built, results, registry, plugins, pool, history, authRequired: config.authTokens.length > 0 }),
         authTokens: config.authTokens,
+        tls: config.tls,
         logger,
       })
     : undefined;

@@ -85,10 +85,10 @@ async function main(argv: readonly string[]): Promise<void> {
     tls: options.app.tls ? (options.app.tls.caCert ? 'mtls' : 'tls') : 'off',
     auth: options.app.authTokens.length > 0 ? 'bearer' : 'off',
     metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
-    dashboard: dashboardAddress ? `http://${dashboardAddress}/` : 'off',
+    dashboard: dashboardAddress ? `${app.dashboard!.scheme}://${dashboardAddress}/` : 'off',
     logFile: file,
   });
-  if (dashboardAddress) logger.info(`Dashboard at http://${dashboardAddress}/`, { auth: options.app.authTokens.length > 0 ? 'token (login form or bearer header)' : 'off' });
+  if (dashboardAddress) logger.info(`Dashboard at ${app.dashboard!.scheme}://${dashboardAddress}/`, { auth: options.app.authTokens.length > 0 ? 'token (login form or bearer header)' : 'off' });
   if (options.console) startConsole({ input: process.stdin, output: process.stdout, app });
 }
 

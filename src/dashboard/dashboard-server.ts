@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import path from 'node:path';
 import type { Logger } from '../logging/logger';
 import type { TaskStatus } from '../results/task-record';
 import { formatListenAddress, parseListenAddress } from '../server/listen-address';
+import type { TlsFiles } from '../server/tls';
 import { DashboardAuth } from './dashboard-auth';
 import { DashboardApi, MAX_LIST_LIMIT } from './dashboard-api';
 
@@ -33,6 +35,11 @@ export interface DashboardServerOptions {
   readonly api: DashboardApi;
   /** Bearer tokens (`--auth-token`); empty: open. */
   readonly authTokens: readonly string[];
+  /**
+   * The gRPC server's TLS files (`--tls-*`): the dashboard then serves HTTPS with the same certificate,
+   * and with a CA (mTLS) it requires client certificates too, so it is never less protected than gRPC.
+   */
+  readonly tls?: TlsFiles | undefined;
   readonly logger: Logger;
 }
 
@@ -54,6 +61,7 @@ export class DashboardServer {
   readonly #auth: DashboardAuth;
   readonly #logger: Logger;
   readonly #assets: ReadonlyMap<string, Buffer>;
+  readonly #tls: { cert: Buffer; key: Buffer; ca: Buffer | undefined } | undefined;
   readonly #events = new Set<ServerResponse>();
   #ticker: NodeJS.Timeout | undefined;
   #http: Server | undefined;
@@ -64,13 +72,25 @@ export class DashboardServer {
     this.#auth = new DashboardAuth(options.authTokens);
     this.#logger = options.logger.child({ component: 'dashboard' });
     this.#assets = loadAssets();
+    // Already validated by the gRPC server's credentials (start-up fails there naming the flag).
+    const tls = options.tls;
+    this.#tls = tls ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ca: tls.caCert ? readFileSync(tls.caCert) : undefined } : undefined;
+  }
+
+  /** `https` when the server has TLS files, else `http`. */
+  get scheme(): 'http' | 'https' {
+    return this.#tls ? 'https' : 'http';
   }
 
   /** Listens on `host:port`; resolves with the real address. */
   async listen(address: string): Promise<string> {
     const { host, port } = parseListenAddress(address);
     this.#loopbackOnly = isLoopback(host);
-    const http = createServer((req, res) => this.#handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    const tls = this.#tls;
+    const http: Server = tls
+      ? createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+      : createServer(handler);
     http.headersTimeout = 10_000;
     http.requestTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
@@ -194,13 +214,13 @@ export class DashboardServer {
       return;
     }
     const headers: Record<string, string> = { location: '/' };
-    if (session) headers['set-cookie'] = DashboardAuth.cookie(session, false);
+    if (session) headers['set-cookie'] = DashboardAuth.cookie(session, this.#tls !== undefined);
     res.writeHead(303, headers).end();
   }
 
   #logout(req: IncomingMessage, res: ServerResponse): void {
     this.#auth.logout(req);
-    res.writeHead(303, { location: '/', 'set-cookie': DashboardAuth.cookie(undefined, false) }).end();
+    res.writeHead(303, { location: '/', 'set-cookie': DashboardAuth.cookie(undefined, this.#tls !== undefined) }).end();
   }
 
   /** A live stream: one overview snapshot now and every second (one computation shared by all clients). */
