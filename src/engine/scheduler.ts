@@ -198,6 +198,7 @@ class TaskScheduler implements Scheduler {
         return this.#answerExisting(prior, identity, detached);
       }
     }
+    if (this.#observer?.taskAccepted) this.#observeAccepted(record, request.args);
     if (detached) {
       // Let the PENDING answer go out before a synchronous task takes the thread.
       setImmediate(() => void this.#run(task, definition, request, dependencies));
@@ -332,6 +333,7 @@ class TaskScheduler implements Scheduler {
       task.startedHr = performance.now();
       task.record = running;
       this.#pending--;
+      if (this.#observer?.taskStarted) this.#observeStarted(running);
       // An inline sync task finishes before anything else can look, so RUNNING is not stored for it.
       // Otherwise not awaited: the transition is visible locally at once; the store catches up in order.
       if (!inline) this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId, err }));
@@ -414,6 +416,23 @@ class TaskScheduler implements Scheduler {
       });
     }
     return record;
+  }
+
+  // Lifecycle events for observers that ask for them (the dashboard); a throw must not fail the task.
+  #observeAccepted(record: TaskRecord, args: readonly ArgValue[]): void {
+    try {
+      this.#observer!.taskAccepted!(record, args);
+    } catch (err) {
+      this.#logger.error('task observer threw', { taskId: record.taskId, err });
+    }
+  }
+
+  #observeStarted(record: TaskRecord): void {
+    try {
+      this.#observer!.taskStarted!(record);
+    } catch (err) {
+      this.#logger.error('task observer threw', { taskId: record.taskId, err });
+    }
   }
 
   #doneWaitingForDeps(task: InFlightTask): void {
