@@ -1,8 +1,12 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
+import { combineObservers } from './engine/combine-observers';
 import { createScheduler, type Scheduler } from './engine/scheduler';
 import { startStallWatchdog, type StallWatchdog } from './engine/watchdog';
+import { DashboardApi } from './dashboard/dashboard-api';
+import { DashboardServer } from './dashboard/dashboard-server';
+import { TaskHistory } from './dashboard/task-history';
 import { silentLogger, type Logger } from './logging/logger';
 import { HealthState } from 'nice-grpc-server-health';
 import { TaskSchedulerDefinition } from '../generated/taskscheduler/task_scheduler';
@@ -65,6 +69,10 @@ export interface AppConfig {
   readonly metricsAddr: string;
   /** Warn when the event loop is blocked this long, naming the running tasks; 0 = no watchdog. */
   readonly stallWarnMs: number;
+  /** Web dashboard `host:port` (served by `App.start`); empty: no dashboard. */
+  readonly dashboardAddr: string;
+  /** Most recent tasks the dashboard keeps (bounded history). */
+  readonly dashboardHistory: number;
 }
 
 /** Defaults of {@link AppConfig} (SPEC §6). */
@@ -92,6 +100,8 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   authTokens: [],
   metricsAddr: '',
   stallWarnMs: 500,
+  dashboardAddr: '',
+  dashboardHistory: 10_000,
 });
 
 /** What {@link buildApp} takes besides settings. */
@@ -121,18 +131,20 @@ export interface App {
   readonly health: HealthState;
   /** Prometheus metrics, when `metricsAddr` is set. */
   readonly metrics: Metrics | undefined;
+  /** The web dashboard, when `dashboardAddr` is set. */
+  readonly dashboard: DashboardServer | undefined;
   readonly logger: Logger;
   /** The event-loop stall watchdog: running between `start` and `close` when `stallWarnMs` > 0. */
   readonly watchdog: StallWatchdog | undefined;
   /**
-   * Listens: the gRPC server on `address` and, when configured, the metrics endpoint. Resolves with the
-   * real addresses.
+   * Listens: the gRPC server on `address` and, when configured, the metrics endpoint and the dashboard.
+   * Resolves with the real addresses.
    */
-  start(address: string): Promise<{ grpc: string; metrics: string | undefined }>;
+  start(address: string): Promise<{ grpc: string; metrics: string | undefined; dashboard: string | undefined }>;
   /**
    * Graceful stop: health turns NOT_SERVING, new submissions get UNAVAILABLE, tasks not yet running are
    * cancelled, running ones get `shutdownGraceMs` to finish and are then cancelled; then the gRPC
-   * server, worker threads, metrics and store close.
+   * server, worker threads, metrics, dashboard and store close.
    */
   close(): Promise<void>;
 }
@@ -180,6 +192,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   // The scheduler is read lazily by the metrics (it is built after them, with their observer).
   let scheduler: Scheduler | undefined;
   const metrics = config.metricsAddr ? createMetrics({ scheduler: () => scheduler!, results, pool }) : undefined;
+  // Without a dashboard no history exists, and the scheduler gets no accepted/started events at all.
+  const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory) : undefined;
+  const observer = combineObservers([metrics?.observer, history]);
   scheduler = createScheduler({
     registry,
     results,
@@ -189,7 +204,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     maxConcurrentTasks: config.maxConcurrentTasks,
     maxQueuedTasks: config.maxQueuedTasks,
     ...(pool ? { pool } : {}),
-    ...(metrics ? { observer: metrics.observer } : {}),
+    ...(observer ? { observer } : {}),
   });
   // Overall status ("") and per service, for probes that name the service.
   const health = HealthState();
@@ -212,6 +227,14 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   });
   const built: Scheduler = scheduler;
   let watchdog: StallWatchdog | undefined;
+  const dashboard = history
+    ? new DashboardServer({
+        api: new DashboardApi({ scheduler: built, results, registry, plugins, pool, history, authRequired: config.authTokens.length > 0 }),
+        authTokens: config.authTokens,
+        tls: config.tls,
+        logger,
+      })
+    : undefined;
   return {
     config,
     registry,
@@ -222,6 +245,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     pool,
     health,
     metrics,
+    dashboard,
     logger,
     get watchdog() {
       return watchdog;
@@ -233,15 +257,24 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       } catch (err) {
         throw new Error(`cannot listen on ${address}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
-      if (config.stallWarnMs > 0 && !watchdog) {
-        watchdog = startStallWatchdog({ stallMs: config.stallWarnMs, logger: logger.child({ component: 'watchdog' }), runningTasks: () => built.runningTasks() });
-      }
+      let metricsAddress: string | undefined;
       try {
-        return { grpc, metrics: metrics ? await metrics.listen(config.metricsAddr) : undefined };
+        metricsAddress = metrics ? await metrics.listen(config.metricsAddr) : undefined;
       } catch (err) {
         await server.close(0);
         throw new Error(`cannot serve metrics on ${config.metricsAddr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
+      let dashboardAddress: string | undefined;
+      try {
+        dashboardAddress = dashboard ? await dashboard.listen(config.dashboardAddr) : undefined;
+      } catch (err) {
+        await Promise.allSettled([server.close(0), metrics?.close()]);
+        throw new Error(`cannot serve the dashboard on ${config.dashboardAddr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      if (config.stallWarnMs > 0 && !watchdog) {
+        watchdog = startStallWatchdog({ stallMs: config.stallWarnMs, logger: logger.child({ component: 'watchdog' }), runningTasks: () => built.runningTasks() });
+      }
+      return { grpc, metrics: metricsAddress, dashboard: dashboardAddress };
     },
     async close() {
       setHealth('unhealthy');
@@ -250,7 +283,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       // polls on finished tasks, which answer at once (a health Watch stream is cut after 1 s).
       await built.close(config.shutdownGraceMs);
       await server.close(1_000);
-      await Promise.allSettled([pool?.close(), metrics?.close(), results.close()]);
+      await Promise.allSettled([pool?.close(), metrics?.close(), dashboard?.close(), results.close()]);
     },
   };
 }

@@ -105,7 +105,7 @@ describe('configured limits', () => {
     expect((await ok(json({ k: 'x'.repeat(10) }))).result).toBe('Deleted 1 items');
     await rejected({ method: 'delete', args: [json({ k: 'x'.repeat(11) })] }, 'Invalid arguments: args[0].fields["k"]: string of 11 bytes is over the limit of 10 bytes (--max-string-bytes)');
     expect((await ok(toAny(new Map([['k'.repeat(10), 1]])))).result).toBe('Deleted 1 items');
-    await rejected({ method: 'delete', args: [toAny(new Map([['k'.repeat(11), 1]]))] }, `Invalid arguments: args[0].fields["${'k'.repeat(11)}"]: key of 11 bytes is over the limit of 10 bytes (--max-string-bytes)`);
+    await rejected({ method: 'delete', args: [toAny(new Map([['k'.repeat(11), 1]]))] }, 'Invalid arguments: args[0]: key of 11 bytes is over the limit of 10 bytes (--max-string-bytes)');
     await rejected({ method: 'delete', args: [json({ ['k'.repeat(11)]: 1 })] }, 'Invalid arguments: args[0]: key of 11 bytes is over the limit of 10 bytes (--max-string-bytes)');
     // Inside a list, the path names the element.
     await rejected({ method: 'delete', args: [toAny(['short', 'x'.repeat(11)])] }, 'Invalid arguments: args[0].values[1]: string of 11 bytes is over the limit of 10 bytes (--max-string-bytes)');
