@@ -215,13 +215,15 @@ class TaskScheduler implements Scheduler {
     const task = this.#inFlight.get(taskId);
     if (!task) return this.#results.get(taskId);
     const ms = timeoutMs <= 0 || timeoutMs > MAX_WAIT_RESULT_MS ? MAX_WAIT_RESULT_MS : timeoutMs;
-    const timer = new AbortController();
-    try {
-      // Checked and subscribed in one synchronous step: a finish cannot slip in between.
-      return await Promise.race([task.done, delay(ms, undefined, { signal: timer.signal }).then(() => task.record)]);
-    } finally {
-      timer.abort();
-    }
+    // Checked and subscribed in one synchronous step: a finish cannot slip in between. A plain timer,
+    // not an AbortController and timers/promises: thousands of waiters may be parked at once (bench c).
+    return new Promise<TaskRecord>((resolve) => {
+      const timer = setTimeout(() => resolve(task.record), ms);
+      void task.done.then((record) => {
+        clearTimeout(timer);
+        resolve(record);
+      });
+    });
   }
 
   async cancel(taskId: string): Promise<CancelOutcome> {
