@@ -57,6 +57,9 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('auth-token', { type: 'string', array: true, describe: 'Require "authorization: Bearer <token>" (repeatable); prefer the env var or --auth-token-file' })
     .option('auth-token-file', { type: 'string', describe: 'File of accepted bearer tokens, one per line (# comments)' })
     .option('metrics-addr', { type: 'string', default: '', describe: 'Serve Prometheus metrics at http://host:port/metrics; empty: off' })
+    .option('store', { type: 'string', default: d.store, describe: 'Result store: memory, or a Redis URL redis://[:password@]host:port[/db] (rediss:// for TLS) shared by replicas' })
+    .option('redis-prefix', { type: 'string', default: d.redisPrefix, describe: 'Prefix of the Redis keys and channels (deployments sharing one Redis use different ones)' })
+    .option('lease-ms', { type: 'number', default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; its unfinished tasks become FAILED' })
     .option('cli', { alias: 'c', type: 'boolean', default: false, describe: 'Interactive console beside the server (help, list, plugins, load, unload, reload, exit)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level (per-task lines are debug)' })
     .option('log-dir', { type: 'string', default: 'logs', describe: 'Directory for a timestamped JSON-lines log file per run; empty: no file' })
@@ -91,6 +94,12 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   }
   const metricsAddr = String(parsed['metrics-addr'] ?? '');
   if (metricsAddr) parseListenAddress(metricsAddr);
+  const store = String(parsed['store'] ?? 'memory');
+  if (store !== 'memory' && !/^rediss?:\/\/[^/]/i.test(store)) {
+    throw new Error(`--store must be memory or a Redis URL (redis://host:port, rediss://host:port), got ${JSON.stringify(store)}`);
+  }
+  const leaseMs = positiveInt('lease-ms')(parsed['lease-ms']);
+  if (leaseMs < 100) throw new Error(`--lease-ms must be at least 100, got ${leaseMs}`);
   const app: AppConfig = {
     libraryDir: String(parsed['library-dir'] ?? ''),
     dependencyTimeoutMs: positiveInt('dependency-timeout-ms')(parsed['dependency-timeout-ms']),
@@ -109,6 +118,9 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     tls,
     authTokens,
     metricsAddr,
+    store,
+    redisPrefix: String(parsed['redis-prefix'] ?? ''),
+    leaseMs,
   };
   const logFile = parsed['log-file'];
   return {
