@@ -299,12 +299,22 @@ export class RedisResultStore implements SharedResultStore {
       this.#logger.warn('subscribing to cancel requests failed; retried on reconnect', { err });
     }
     // A finish published while we were disconnected was missed: read what the waiters wait for.
-    for (const taskId of [...this.#waiters.keys()]) {
-      this.get(taskId).then((record) => {
-        if (record && !isFinished(record.status)) return;
-        for (const waiter of [...(this.#waiters.get(taskId)?.waiters ?? [])]) waiter.settle(record);
-      }, () => undefined);
-    }
+    for (const taskId of [...this.#waiters.keys()]) this.#recheck(taskId, true);
+  }
+
+  /**
+   * Settles the waiters of `taskId` if it has finished. A missing record (Redis restarted without its
+   * data) gets one lease of grace: its owner writes the final record again when it reconnects.
+   */
+  #recheck(taskId: string, graceForMissing: boolean): void {
+    this.get(taskId).then((record) => {
+      if (record && !isFinished(record.status)) return;
+      if (!record && graceForMissing) {
+        setTimeout(() => this.#waiters.has(taskId) && this.#recheck(taskId, false), this.#leaseMs).unref();
+        return;
+      }
+      for (const waiter of [...(this.#waiters.get(taskId)?.waiters ?? [])]) waiter.settle(record);
+    }, () => undefined);
   }
 
   #onMessage(channel: string, message: string): void {

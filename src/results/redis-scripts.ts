@@ -40,8 +40,10 @@ if cur then
   if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return cur end
 end
 put(KEYS[1], ARGV[1], ARGV[2])
-if terminal(string.sub(ARGV[1], 1, 1)) and cur then
-  redis.call('SREM', KEYS[2], ARGV[3])
+if terminal(string.sub(ARGV[1], 1, 1)) then
+  if cur then redis.call('SREM', KEYS[2], ARGV[3]) end
+  -- Published even without a prior record: it may have been lost (Redis restarted without persistence)
+  -- while replicas still wait for it.
   redis.call('PUBLISH', ARGV[4], ARGV[1])
 end
 return false
