@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { toAny } from '../../src/args/encode-arg';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
 import type { TaskDefinition } from '../../src/tasks/task-registry';
+import { createTaskSchedulerClient } from '../../src/client/create-client';
 import { expectGrpcError, Status, type TestServer } from '../helpers/start-server';
 import { startRedis, type RedisInstance } from '../helpers/redis-server';
 import { sleep, startReplicas, uniquePrefix } from './replicas';
@@ -151,5 +152,20 @@ test('records expire by Redis TTL; terminal records keep their shape in Redis', 
     expect((await short[0]!.client.getResult({ taskId: 'ttl-a' })).status).toBe(TaskResponse_Status.NOT_FOUND);
   } finally {
     await short[0]!.close();
+  }
+});
+
+test('the README\'s client-side load balancing: grpc-js round_robin over a static list reaches every replica', async () => {
+  const { client, close } = createTaskSchedulerClient(`ipv4:${r.map((replica) => replica.address).join(',')}`, {
+    channelOptions: { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) },
+  });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++) ids.push((await client.submitTask({ method: 'sleep', args: [toAny(1_000)], detached: true })).taskId);
+    // Each replica runs the tasks it accepted: all three hold some.
+    for (const replica of r) expect(replica.app.scheduler.stats().inFlight).toBeGreaterThan(0);
+    for (const taskId of ids) expect((await client.waitResult({ taskId, timeoutMs: ms(10_000) })).result).toBe('slept 1000 ms');
+  } finally {
+    close();
   }
 });
