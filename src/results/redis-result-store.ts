@@ -6,7 +6,8 @@ import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStoreStats } from './result-store';
 import { INSERT_SCRIPT, REAP_SCRIPT, RENEW_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts';
 import type { SharedResultStore } from './shared-result-store';
-import { isFinished, newRecord, withState, type TaskFailure, type TaskRecord, type TaskStatus } from './task-record';
+import { decodeRecord, encodeRecord } from './redis-record-codec';
+import { isFinished, type TaskRecord } from './task-record';
 
 /** Settings of a {@link RedisResultStore}. */
 export interface RedisResultStoreOptions {
@@ -29,25 +30,8 @@ export interface RedisResultStoreOptions {
 export const DEFAULT_REDIS_PREFIX = 'task-scheduler:';
 export const DEFAULT_LEASE_MS = 5_000;
 
-const LETTER: Record<TaskStatus, string> = { PENDING: 'P', RUNNING: 'R', SUCCESS: 'S', FAILED: 'F', CANCELLED: 'C' };
-
-/** A record as stored: its status letter, then its JSON. */
-export function encodeRecord(record: TaskRecord): string {
-  return LETTER[record.status] + JSON.stringify(record);
-}
-
-/** The record of a stored value (built by newRecord/withState, so it has the usual shape). */
-export function decodeRecord(value: string): TaskRecord {
-  const raw = JSON.parse(value.slice(1)) as {
-    taskId: string; method: string; deps: unknown; argsDigest: string; injectDependencyResults: boolean;
-    status: TaskStatus; result: string; failure?: TaskFailure; submittedAt: number; startedAt?: number; finishedAt?: number;
-  };
-  // Lua's cjson writes an empty array as {} (the replica-loss script re-encodes records).
-  const deps = Array.isArray(raw.deps) ? (raw.deps as string[]) : [];
-  const identity = { method: raw.method, deps, argsDigest: raw.argsDigest, injectDependencyResults: raw.injectDependencyResults };
-  const failure = raw.failure ? { code: raw.failure.code, message: raw.failure.message } : undefined;
-  return withState(newRecord(raw.taskId, identity, raw.submittedAt), raw.status, raw.result, failure, raw.startedAt, raw.finishedAt);
-}
+/** Most terminal records kept for writing when Redis is back (~0.5 KB each). */
+const MAX_UNSAVED = 100_000;
 
 interface ScriptCommands {
   tsInsert(record: string, owned: string, value: string, ttl: number, id: string): Promise<string | null>;
@@ -90,6 +74,8 @@ export class RedisResultStore implements SharedResultStore {
   readonly #timers: NodeJS.Timeout[] = [];
   #cancelHandler: ((taskId: string) => void) | undefined;
   #cancelSubscribed = false;
+  #droppedUnsaved = 0;
+  #lastCount = 0;
   #down = false;
   #closed = false;
 
@@ -158,14 +144,17 @@ export class RedisResultStore implements SharedResultStore {
     return existing === null ? undefined : decodeRecord(existing);
   }
 
+  /**
+   * Stores a transition. A terminal record that cannot be written now (Redis unreachable) is kept and
+   * written when Redis is back — it must get there, or the task would look unfinished forever — so
+   * that case resolves; an unfinished one rejects with a StoreUnavailableError.
+   */
   async update(record: TaskRecord): Promise<void> {
-    const terminal = isFinished(record.status);
     try {
       await this.#transition(record);
     } catch (err) {
-      // A terminal record must reach Redis eventually, or the task would look unfinished forever.
-      if (terminal && !this.#closed) this.#unsaved.set(record.taskId, record);
-      throw err;
+      if (!(err instanceof StoreUnavailableError) || !isFinished(record.status) || this.#closed) throw err;
+      this.#keepUnsaved(record);
     }
   }
 
@@ -173,9 +162,17 @@ export class RedisResultStore implements SharedResultStore {
     return (await this.#call(this.#redis.del(this.#recordKey(taskId)))) > 0;
   }
 
-  /** `count` is the number of keys in the Redis database (records plus a few per replica); bytes unknown. */
+  /**
+   * `count` is the number of keys in the Redis database (records plus a few per replica); bytes
+   * unknown. While Redis is unreachable: the last count read, so that a metrics scrape still works.
+   */
   async stats(): Promise<ResultStoreStats> {
-    return { count: await this.#call(this.#redis.dbsize()), bytes: 0 };
+    try {
+      this.#lastCount = await this.#redis.dbsize();
+    } catch {
+      // Down: the outage itself is logged once by the connection watcher.
+    }
+    return { count: this.#lastCount, bytes: 0 };
   }
 
   waitForFinish(taskId: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskRecord | undefined> {
@@ -277,15 +274,29 @@ export class RedisResultStore implements SharedResultStore {
     });
   }
 
+  /** Keeps a terminal record for the next reconnect; beyond MAX_UNSAVED the oldest are given up. */
+  #keepUnsaved(record: TaskRecord): void {
+    this.#unsaved.set(record.taskId, record);
+    if (this.#unsaved.size <= MAX_UNSAVED) return;
+    const oldest = this.#unsaved.keys().next().value!;
+    this.#unsaved.delete(oldest);
+    if (!this.#droppedUnsaved++) this.#logger.error('too many results waiting for Redis to come back: the oldest are dropped', { limit: MAX_UNSAVED });
+  }
+
   async #onReady(): Promise<void> {
     await this.#renewLease();
-    for (const record of [...this.#unsaved.values()]) {
-      try {
-        await this.#transition(record);
-        this.#unsaved.delete(record.taskId);
-      } catch {
-        return; // down again: the next 'ready' retries
+    if (this.#unsaved.size === 0) return;
+    const pending = [...this.#unsaved.values()];
+    this.#logger.warn('writing results that finished while Redis was unreachable', { count: pending.length, dropped: this.#droppedUnsaved });
+    this.#droppedUnsaved = 0;
+    // In batches: concurrent calls share round trips (auto-pipelining) without flooding Redis.
+    for (let i = 0; i < pending.length; i += 500) {
+      const batch = pending.slice(i, i + 500);
+      const written = await Promise.allSettled(batch.map((record) => this.#transition(record)));
+      for (const [j, outcome] of written.entries()) {
+        if (outcome.status === 'fulfilled' && this.#unsaved.get(batch[j]!.taskId) === batch[j]) this.#unsaved.delete(batch[j]!.taskId);
       }
+      if (written.some((outcome) => outcome.status === 'rejected')) return; // down again: the next 'ready' retries
     }
   }
 
