@@ -76,6 +76,8 @@ export class RedisResultStore implements SharedResultStore {
   #cancelSubscribed = false;
   #droppedUnsaved = 0;
   #lastCount = 0;
+  /** Whether the lease has been taken once (a missing lease is expected only before that). */
+  #leased = false;
   #down = false;
   #closed = false;
 
@@ -112,7 +114,7 @@ export class RedisResultStore implements SharedResultStore {
     this.#redis.defineCommand('tsTransition', { numberOfKeys: 2, lua: TRANSITION_SCRIPT });
     this.#redis.defineCommand('tsRenew', { numberOfKeys: 2, lua: RENEW_SCRIPT });
     this.#redis.defineCommand('tsReap', { numberOfKeys: 1, lua: REAP_SCRIPT });
-    this.#sub = new Redis(options.url, { ...redisOptions, enableAutoPipelining: false, commandTimeout: undefined, connectionName: `task-scheduler-sub:${this.replicaId}` });
+    this.#sub = new Redis(options.url, { ...redisOptions, enableAutoPipelining: false, connectionName: `task-scheduler-sub:${this.replicaId}` });
     this.#watch(this.#redis, 'commands');
     this.#watch(this.#sub, 'notifications');
     this.#redis.on('ready', () => void this.#onReady());
@@ -365,7 +367,13 @@ export class RedisResultStore implements SharedResultStore {
   async #renewLease(): Promise<void> {
     if (this.#closed || this.#redis.status !== 'ready') return;
     try {
-      await this.#redis.tsRenew(this.#leaseKey, this.#replicasKey, this.#leaseMs, this.replicaId);
+      const held = await this.#redis.tsRenew(this.#leaseKey, this.#replicasKey, this.#leaseMs, this.replicaId);
+      if (held === 0 && this.#leased) {
+        // Redis was unreachable (or this process stalled) for longer than a lease: another replica may
+        // have failed our unfinished tasks; their own finishes are then refused (terminal is final).
+        this.#logger.error('this replica\'s lease ran out before it was renewed: its unfinished tasks may have been failed as lost', { replica: this.replicaId, leaseMs: this.#leaseMs });
+      }
+      this.#leased = true;
     } catch (err) {
       this.#logger.warn('renewing the replica lease failed', { err: err instanceof Error ? err.message : String(err) });
     }

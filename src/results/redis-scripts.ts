@@ -49,13 +49,16 @@ end
 return false
 `;
 
-/** Renews this replica's lease. KEYS: lease, replicas set. ARGV: lease ms, replica. */
+/**
+ * Renews this replica's lease. KEYS: lease, replicas set. ARGV: lease ms, replica. Returns 1 when the
+ * lease was still held, 0 when it had run out (or never existed).
+ */
 export const RENEW_SCRIPT = `
+local held = redis.call('EXISTS', KEYS[1])
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
-return 1
+return held
 `;
-
 /**
  * Ends the unfinished records of every replica whose lease has expired as FAILED
  * `Owner replica lost: <replica>`, publishes them, and forgets the replica. KEYS: replicas set.
