@@ -218,7 +218,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       let grpc: string;
       if (results instanceof RedisResultStore && !(await results.ready(5_000))) {
         // Served anyway: calls that need Redis answer UNAVAILABLE until it is reachable.
-        logger.warn('Redis is not reachable yet; serving anyway', { replica: results.replicaId });
+        logger.warn('Redis is not reachable yet: serving anyway, calls that need it answer UNAVAILABLE until it is', { replica: results.replicaId, error: results.lastError });
       }
       try {
         grpc = await server.listen(address);

@@ -76,6 +76,7 @@ export class RedisResultStore implements SharedResultStore {
   #cancelSubscribed = false;
   #droppedUnsaved = 0;
   #lastCount = 0;
+  #lastError: string | undefined;
   /** Whether the lease has been taken once (a missing lease is expected only before that). */
   #leased = false;
   #down = false;
@@ -237,7 +238,8 @@ export class RedisResultStore implements SharedResultStore {
       // A clean exit: nothing of ours is left to reap (the engine finished or cancelled every task).
       await this.#redis.multi().del(this.#leaseKey).srem(this.#replicasKey, this.replicaId).exec().catch(() => undefined);
     }
-    await Promise.allSettled([this.#redis.quit(), this.#sub.quit()]);
+    // QUIT only on a working connection; any other is cut (stopping its reconnect attempts).
+    await Promise.allSettled([this.#redis, this.#sub].map((connection) => (connection.status === 'ready' ? connection.quit() : connection.disconnect())));
     this.#redis.disconnect();
     this.#sub.disconnect();
   }
@@ -257,14 +259,26 @@ export class RedisResultStore implements SharedResultStore {
       return await pending;
     } catch (err) {
       if (err instanceof Error && err.name === 'ReplyError') throw err;
-      const why = err instanceof Error ? err.message : String(err);
-      throw new StoreUnavailableError(`Redis at ${this.#where} did not answer (${why}); retry later`, { cause: err });
+      throw new StoreUnavailableError(`Redis at ${this.#where} did not answer (${this.#why(err)}); retry later`, { cause: err });
     }
+  }
+
+  /** Why a call failed: while disconnected, the connection's last error says more than ioredis's own. */
+  #why(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.#redis.status === 'ready' || !/Stream isn't writeable|Connection is closed/.test(message)) return message;
+    return `not connected${this.#lastError ? `: ${this.#lastError}` : ''}`;
+  }
+
+  /** The last connection error (refused, timed out, wrong password…), for start-up messages. */
+  get lastError(): string | undefined {
+    return this.#lastError;
   }
 
   #watch(connection: Redis, role: string): void {
     // ioredis emits 'error' on every failed reconnect: log the outage once, and its end.
     connection.on('error', (err: Error) => {
+      this.#lastError = err.message || err.name;
       if (this.#down || this.#closed) return;
       this.#down = true;
       this.#logger.error('Redis unreachable: calls that need it answer UNAVAILABLE until it is back', { where: this.#where, role, err: err.message });

@@ -31,8 +31,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(port: number, dir: string, password: string | undefined): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  if (password !== undefined) args.push('--requirepass', password);
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => {
@@ -73,15 +75,15 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts a private redis-server. */
-export async function startRedis(): Promise<RedisInstance> {
+/** Starts a private redis-server (requiring `password` when given). */
+export async function startRedis(options: { password?: string } = {}): Promise<RedisInstance> {
   const dir = mkdtempSync(path.join(tmpdir(), 'task-scheduler-redis-'));
   let port = 0;
   let child: ChildProcess | undefined;
   for (let attempt = 0; !child; attempt++) {
     port = await freePort();
     try {
-      child = await launch(port, dir);
+      child = await launch(port, dir, options.password);
     } catch (err) {
       if (attempt >= 3) throw err; // the port may have been taken between probe and bind
     }
@@ -94,7 +96,7 @@ export async function startRedis(): Promise<RedisInstance> {
     },
     async restart() {
       if (child) await stopChild(child);
-      child = await launch(port, dir);
+      child = await launch(port, dir, options.password);
     },
     async close() {
       if (child) await stopChild(child);
