@@ -108,7 +108,7 @@ export const redisStore: Scenario = {
       );
       report.notes.push(
         `add req/s per run: memory ${formatRuns(memoryRuns.map((r) => r.h2load.reqPerSec))}; redis ${formatRuns(redisRuns.map((r) => r.h2load.reqPerSec))}`,
-        'blocking add with a server-assigned id runs inline and is stored once (one Lua script, auto-pipelined with the other calls in flight); lease renewals and replica checks add a few commands per second',
+        'blocking add with a server-assigned id runs inline and is stored once (one Lua script call, one round trip); lease renewals and replica checks add a few commands per second',
       );
 
       // 2. Detached fan-out on one replica: memory vs Redis.

@@ -49,8 +49,7 @@ interface Waiter {
 
 /**
  * Task records in Redis, shared by every replica that uses the same URL and prefix (see
- * {@link SharedResultStore}). Each transition is one Lua script (one round trip; ioredis pipelines
- * concurrent ones automatically). While Redis is unreachable every call fails at once with a
+ * {@link SharedResultStore}). Each transition is one Lua script (one round trip). While Redis is unreachable every call fails at once with a
  * {@link StoreUnavailableError} (no offline queue, no retries of a command); the connection comes back
  * by itself, and terminal records that could not be written meanwhile are written then.
  */
@@ -105,8 +104,9 @@ export class RedisResultStore implements SharedResultStore {
       maxRetriesPerRequest: 0,
       connectTimeout: timeout,
       commandTimeout: timeout,
-      // Concurrent calls share one write: transitions of many tasks cost one round trip together.
-      enableAutoPipelining: true,
+      // No auto-pipelining: measured, it costs more client CPU per call (~14 vs ~10.5 µs) and lowers
+      // throughput; commands written in the same tick still share TCP segments and Redis's reads.
+      enableAutoPipelining: false,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
       ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     };
@@ -115,7 +115,7 @@ export class RedisResultStore implements SharedResultStore {
     this.#redis.defineCommand('tsTransition', { numberOfKeys: 2, lua: TRANSITION_SCRIPT });
     this.#redis.defineCommand('tsRenew', { numberOfKeys: 2, lua: RENEW_SCRIPT });
     this.#redis.defineCommand('tsReap', { numberOfKeys: 1, lua: REAP_SCRIPT });
-    this.#sub = new Redis(options.url, { ...redisOptions, enableAutoPipelining: false, connectionName: `task-scheduler-sub:${this.replicaId}` });
+    this.#sub = new Redis(options.url, { ...redisOptions, connectionName: `task-scheduler-sub:${this.replicaId}` });
     this.#watch(this.#redis, 'commands');
     this.#watch(this.#sub, 'notifications');
     this.#redis.on('ready', () => void this.#onReady());
@@ -305,7 +305,7 @@ export class RedisResultStore implements SharedResultStore {
     const pending = [...this.#unsaved.values()];
     this.#logger.warn('writing results that finished while Redis was unreachable', { count: pending.length, dropped: this.#droppedUnsaved });
     this.#droppedUnsaved = 0;
-    // In batches: concurrent calls share round trips (auto-pipelining) without flooding Redis.
+    // In batches of concurrent calls: quick, without flooding Redis.
     for (let i = 0; i < pending.length; i += 500) {
       const batch = pending.slice(i, i + 500);
       const written = await Promise.allSettled(batch.map((record) => this.#transition(record)));
