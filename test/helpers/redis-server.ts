@@ -15,6 +15,8 @@ export interface RedisInstance {
   stop(): Promise<void>;
   /** Starts it again on the same port. */
   restart(): Promise<void>;
+  /** Freezes it (SIGSTOP: connections stay open, nothing answers) or lets it go on (SIGCONT). */
+  freeze(frozen: boolean): void;
   /** Stops it and removes its directory. */
   close(): Promise<void>;
 }
@@ -98,7 +100,11 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
       if (child) await stopChild(child);
       child = await launch(port, dir, options.password);
     },
+    freeze(frozen) {
+      child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+    },
     async close() {
+      child?.kill('SIGCONT');
       if (child) await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -115,3 +115,21 @@ test('under load: Redis stopped and restarted; every answer is right or UNAVAILA
   expect(ok - okBeforeEnd).toBeGreaterThan(10); // recovered by itself
   expect(slowest).toBeLessThan(6000); // fail fast: no call waits for Redis to come back
 });
+
+test('a Redis that stops answering (frozen, connections open): calls end UNAVAILABLE within the command timeout', async () => {
+  await r[0]!.client.submitTask({ taskId: 'frozen-before', method: 'ping' });
+  redis.freeze(true);
+  try {
+    const started = Date.now();
+    const err = await expectGrpcError(r[1]!.client.getResult({ taskId: 'frozen-before' }));
+    const took = Date.now() - started;
+    expect(err.code).toBe(Status.UNAVAILABLE);
+    expect(err.details).toMatch(/^Result store unavailable: Redis at .* did not answer \(Command timed out\); retry later$/);
+    expect(took).toBeGreaterThanOrEqual(4_000);
+    expect(took).toBeLessThan(8_000);
+  } finally {
+    redis.freeze(false);
+  }
+  const answer = await eventually(() => r[1]!.client.getResult({ taskId: 'frozen-before' }));
+  expect(answer).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'pong' });
+});
