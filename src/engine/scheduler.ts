@@ -210,14 +210,12 @@ class TaskScheduler implements Scheduler {
       try {
         prior = await this.#results.insert(record);
       } catch (err) {
-        this.#untrack(task, err);
+        this.#untrack(task, this.#unstored(task, err));
         throw err;
       }
       if (prior) {
         // Only a shared store can get here: another replica took the id first.
-        this.#inFlight.delete(taskId);
-        this.#pending--;
-        task.settle(prior);
+        this.#untrack(task, prior);
         return this.#answerExisting(prior, identity, detached);
       }
     }
@@ -490,14 +488,22 @@ class TaskScheduler implements Scheduler {
     this.#stop(task, new TaskCancelledError(taskId)).catch((err: unknown) => this.#logger.error('cancelling a task failed', { taskId, err }));
   }
 
-  /** Forgets a task whose PENDING record could not be stored (the store is unreachable). */
-  #untrack(task: InFlightTask, err: unknown): void {
+  /**
+   * Forgets an accepted task that will not run here: another replica took its id first (`final` is
+   * that task's record), or its PENDING record could not be stored.
+   */
+  #untrack(task: InFlightTask, final: TaskRecord): void {
     this.#inFlight.delete(task.record.taskId);
     this.#pending--;
     this.#doneWaitingForDeps(task);
     task.finishing = true;
+    task.settle(final);
+  }
+
+  /** The record a local waiter on `task` gets when its PENDING record could not be stored. */
+  #unstored(task: InFlightTask, err: unknown): TaskRecord {
     const error = err instanceof TaskSchedulerError ? err : new StoreUnavailableError(describeThrown(err));
-    task.settle(withState(task.record, 'FAILED', error.message, { code: error.code, message: error.message }, undefined, Date.now()));
+    return withState(task.record, 'FAILED', error.message, { code: error.code, message: error.message }, undefined, Date.now());
   }
 }
 

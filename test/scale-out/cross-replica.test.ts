@@ -125,6 +125,14 @@ test('idempotency across replicas: one id submitted to all three at once runs on
   expect(err.details).toBe('Task already exists: i-0 (submitted with a different method)');
 });
 
+test('losing the race for an id while waiting for a dependency leaves no count behind', async () => {
+  await r[0]!.client.submitTask({ taskId: 'q-dep', method: 'sleep', args: [toAny(200)], detached: true });
+  const answers = await Promise.all(r.map((replica) => replica.client.submitTask({ taskId: 'q-task', method: 'count_runs', deps: ['q-dep'] })));
+  expect(answers.map((answer) => answer.result)).toEqual(['ran q-task', 'ran q-task', 'ran q-task']);
+  expect(runs.get('q-task')).toBe(1);
+  for (const replica of r) expect(replica.app.scheduler.stats()).toMatchObject({ inFlight: 0, pending: 0, waitingForDeps: 0 });
+});
+
 test('a blocking resubmit on another replica waits for the running task and gets its outcome', async () => {
   await r[0]!.client.submitTask({ taskId: 'rs-a', method: 'count_runs', detached: true });
   const again = await r[1]!.client.submitTask({ taskId: 'rs-a', method: 'count_runs' });
