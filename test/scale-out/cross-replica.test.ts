@@ -7,8 +7,11 @@ import { Redis } from 'ioredis';
 import { toAny } from '../../src/args/encode-arg';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
 import type { TaskDefinition } from '../../src/tasks/task-registry';
+import { createBuiltinRegistry } from '../../src/app';
 import { createTaskSchedulerClient } from '../../src/client/create-client';
-import { expectGrpcError, Status, type TestServer } from '../helpers/start-server';
+import { RedisResultStore } from '../../src/results/redis-result-store';
+import type { TaskRecord } from '../../src/results/task-record';
+import { expectGrpcError, startTestServer, Status, type TestServer } from '../helpers/start-server';
 import { startRedis, type RedisInstance } from '../helpers/redis-server';
 import { sleep, startReplicas, uniquePrefix } from './replicas';
 
@@ -126,11 +129,30 @@ test('idempotency across replicas: one id submitted to all three at once runs on
 });
 
 test('losing the race for an id while waiting for a dependency leaves no count behind', async () => {
-  await r[0]!.client.submitTask({ taskId: 'q-dep', method: 'sleep', args: [toAny(200)], detached: true });
-  const answers = await Promise.all(r.map((replica) => replica.client.submitTask({ taskId: 'q-task', method: 'count_runs', deps: ['q-dep'] })));
-  expect(answers.map((answer) => answer.result)).toEqual(['ran q-task', 'ran q-task', 'ran q-task']);
-  expect(runs.get('q-task')).toBe(1);
-  for (const replica of r) expect(replica.app.scheduler.stats()).toMatchObject({ inFlight: 0, pending: 0, waitingForDeps: 0 });
+  // A replica whose insert reaches Redis late, so that another replica takes the id in between.
+  class LateInsertStore extends RedisResultStore {
+    override async insert(record: TaskRecord): Promise<TaskRecord | undefined> {
+      await sleep(150);
+      return super.insert(record);
+    }
+  }
+  const registry = createBuiltinRegistry();
+  registry.register(countRuns);
+  const late = await startTestServer(
+    { libraryDir: '', workerThreads: 0 },
+    { registry, results: new LateInsertStore({ url: redis.url, prefix, ttlMs: 600_000, leaseMs: 1_000 }) },
+  );
+  try {
+    await r[0]!.client.submitTask({ taskId: 'q-dep', method: 'sleep', args: [toAny(400)], detached: true });
+    const loser = late.client.submitTask({ taskId: 'q-task', method: 'count_runs', deps: ['q-dep'] });
+    await sleep(50);
+    const winner = r[1]!.client.submitTask({ taskId: 'q-task', method: 'count_runs', deps: ['q-dep'] });
+    expect((await Promise.all([loser, winner])).map((answer) => answer.result)).toEqual(['ran q-task', 'ran q-task']);
+    expect(runs.get('q-task')).toBe(1);
+    expect(late.app.scheduler.stats()).toMatchObject({ inFlight: 0, pending: 0, waitingForDeps: 0 });
+  } finally {
+    await late.close();
+  }
 });
 
 test('a blocking resubmit on another replica waits for the running task and gets its outcome', async () => {
