@@ -1,7 +1,11 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
+import { combineObservers } from './engine/combine-observers';
 import { createScheduler, type Scheduler } from './engine/scheduler';
+import { DashboardApi } from './dashboard/dashboard-api';
+import { DashboardServer } from './dashboard/dashboard-server';
+import { TaskHistory } from './dashboard/task-history';
 import { silentLogger, type Logger } from './logging/logger';
 import { HealthState } from 'nice-grpc-server-health';
 import { TaskSchedulerDefinition } from '../generated/taskscheduler/task_scheduler';
@@ -58,6 +62,10 @@ export interface AppConfig {
   readonly redisPrefix: string;
   /** With Redis: how long a replica owns its unfinished tasks without renewing; lost after that. */
   readonly leaseMs: number;
+  /** Web dashboard `host:port` (served by `App.start`); empty: no dashboard. */
+  readonly dashboardAddr: string;
+  /** Most recent tasks the dashboard keeps (bounded history). */
+  readonly dashboardHistory: number;
 }
 
 /** Defaults of {@link AppConfig} (SPEC §6). */
@@ -82,6 +90,8 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   store: 'memory',
   redisPrefix: DEFAULT_REDIS_PREFIX,
   leaseMs: DEFAULT_LEASE_MS,
+  dashboardAddr: '',
+  dashboardHistory: 10_000,
 });
 
 /** What {@link buildApp} takes besides settings. */
@@ -111,16 +121,18 @@ export interface App {
   readonly health: HealthState;
   /** Prometheus metrics, when `metricsAddr` is set. */
   readonly metrics: Metrics | undefined;
+  /** The web dashboard, when `dashboardAddr` is set. */
+  readonly dashboard: DashboardServer | undefined;
   readonly logger: Logger;
   /**
-   * Listens: the gRPC server on `address` and, when configured, the metrics endpoint. Resolves with the
-   * real addresses.
+   * Listens: the gRPC server on `address` and, when configured, the metrics endpoint and the dashboard.
+   * Resolves with the real addresses.
    */
-  start(address: string): Promise<{ grpc: string; metrics: string | undefined }>;
+  start(address: string): Promise<{ grpc: string; metrics: string | undefined; dashboard: string | undefined }>;
   /**
    * Graceful stop: health turns NOT_SERVING, new submissions get UNAVAILABLE, tasks not yet running are
    * cancelled, running ones get `shutdownGraceMs` to finish and are then cancelled; then the gRPC
-   * server, worker threads, metrics and store close.
+   * server, worker threads, metrics, dashboard and store close.
    */
   close(): Promise<void>;
 }
@@ -173,6 +185,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   // The scheduler is read lazily by the metrics (it is built after them, with their observer).
   let scheduler: Scheduler | undefined;
   const metrics = config.metricsAddr ? createMetrics({ scheduler: () => scheduler!, results, pool }) : undefined;
+  // Without a dashboard no history exists, and the scheduler gets no accepted/started events at all.
+  const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory) : undefined;
+  const observer = combineObservers([metrics?.observer, history]);
   scheduler = createScheduler({
     registry,
     results,
@@ -182,7 +197,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     maxConcurrentTasks: config.maxConcurrentTasks,
     maxQueuedTasks: config.maxQueuedTasks,
     ...(pool ? { pool } : {}),
-    ...(metrics ? { observer: metrics.observer } : {}),
+    ...(observer ? { observer } : {}),
   });
   // Overall status ("") and per service, for probes that name the service.
   const health = HealthState();
@@ -203,6 +218,14 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     ...(metrics ? { onCall: metrics.countCall } : {}),
   });
   const built: Scheduler = scheduler;
+  const dashboard = history
+    ? new DashboardServer({
+        api: new DashboardApi({ scheduler: built, results, registry, plugins, pool, history, authRequired: config.authTokens.length > 0 }),
+        authTokens: config.authTokens,
+        tls: config.tls,
+        logger,
+      })
+    : undefined;
   return {
     config,
     registry,
@@ -213,6 +236,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     pool,
     health,
     metrics,
+    dashboard,
     logger,
     async start(address) {
       let grpc: string;
@@ -225,11 +249,18 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       } catch (err) {
         throw new Error(`cannot listen on ${address}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
+      let metricsAddress: string | undefined;
       try {
-        return { grpc, metrics: metrics ? await metrics.listen(config.metricsAddr) : undefined };
+        metricsAddress = metrics ? await metrics.listen(config.metricsAddr) : undefined;
       } catch (err) {
         await server.close(0);
         throw new Error(`cannot serve metrics on ${config.metricsAddr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      try {
+        return { grpc, metrics: metricsAddress, dashboard: dashboard ? await dashboard.listen(config.dashboardAddr) : undefined };
+      } catch (err) {
+        await Promise.allSettled([server.close(0), metrics?.close()]);
+        throw new Error(`cannot serve the dashboard on ${config.dashboardAddr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
     },
     async close() {
@@ -238,7 +269,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       // polls on finished tasks, which answer at once (a health Watch stream is cut after 1 s).
       await built.close(config.shutdownGraceMs);
       await server.close(1_000);
-      await Promise.allSettled([pool?.close(), metrics?.close(), results.close()]);
+      await Promise.allSettled([pool?.close(), metrics?.close(), dashboard?.close(), results.close()]);
     },
   };
 }

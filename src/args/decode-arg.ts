@@ -1,17 +1,6 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { Any } from '../../generated/google/protobuf/any';
-import {
-  BoolValue,
-  BytesValue,
-  DoubleValue,
-  FloatValue,
-  Int32Value,
-  Int64Value,
-  StringValue,
-  UInt32Value,
-  UInt64Value,
-} from '../../generated/google/protobuf/wrappers';
-import { ListValue, MapValue } from '../../generated/taskscheduler/task_scheduler';
+import Long from 'long';
 import { InvalidArgumentsError, MAX_QUOTED_CHARS, clip } from '../errors';
 import type { ArgValue } from './arg-value';
 
@@ -44,8 +33,6 @@ export const SUPPORTED_ARG_TYPES = [
 
 /** One of {@link SUPPORTED_ARG_TYPES}. */
 export type ArgTypeName = (typeof SUPPORTED_ARG_TYPES)[number];
-
-const SUPPORTED = new Set<string>(SUPPORTED_ARG_TYPES);
 
 /**
  * Decodes a request's `Any` arguments (SPEC §2). Throws {@link InvalidArgumentsError} naming the first
@@ -128,82 +115,277 @@ function decodeUtf8Strict(bytes: Uint8Array): string {
   }
 }
 
-/** `depth` = number of containers enclosing this value. */
-function decodeAnyAt(any: Any, depth: number, limits: DecodeLimits): ArgValue {
-  const typeUrl = any.typeUrl;
-  if (typeUrl === '') fail('Any has an empty type_url');
-  const name = typeNameOf(typeUrl);
-  if (!SUPPORTED.has(name)) {
-    fail(`unsupported type '${clip(name)}' (supported: wrappers, taskscheduler.ListValue/MapValue, google.protobuf.Value/Struct/ListValue)`);
-  }
-  return decodeKnown(name as ArgTypeName, any.value, depth, limits);
+// Nested values are read straight off the wire with one BinaryReader per top-level argument, rather
+// than through the generated codecs: those build an Any object, a Uint8Array view and a DataView per
+// nested value and match each type name as a fresh string (bench scenario b: ~3× faster decoding).
+// Field handling follows the generated codecs: last occurrence wins, unknown fields are skipped, a
+// zero tag or an end-group tag ends the message.
+
+const TAG_FIELD1_VARINT = (1 << 3) | 0;
+const TAG_FIELD1_FIXED64 = (1 << 3) | 1;
+const TAG_FIELD1_LEN = (1 << 3) | 2;
+const TAG_FIELD1_FIXED32 = (1 << 3) | 5;
+const TAG_FIELD2_LEN = (2 << 3) | 2;
+const WIRE_END_GROUP = 4;
+const SLASH = 0x2f;
+
+const CODE_BY_NAME = new Map<string, number>(SUPPORTED_ARG_TYPES.map((name, code) => [name, code]));
+const CODE_BY_URL = new Map<string, number>(SUPPORTED_ARG_TYPES.map((name, code) => [`type.googleapis.com/${name}`, code]));
+const NAME_BYTES: readonly Uint8Array[] = SUPPORTED_ARG_TYPES.map((name) => Buffer.from(name, 'latin1'));
+const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+function unsupportedType(name: string): never {
+  return fail(`unsupported type '${clip(name)}' (supported: wrappers, taskscheduler.ListValue/MapValue, google.protobuf.Value/Struct/ListValue)`);
 }
 
-function decodeKnown(name: ArgTypeName, bytes: Uint8Array, depth: number, limits: DecodeLimits): ArgValue {
+/** The code (index in {@link SUPPORTED_ARG_TYPES}) of a top-level Any's type_url. */
+function codeOfUrl(typeUrl: string): number {
+  if (typeUrl === '') fail('Any has an empty type_url');
+  const code = CODE_BY_URL.get(typeUrl) ?? CODE_BY_NAME.get(typeNameOf(typeUrl));
+  return code ?? unsupportedType(typeNameOf(typeUrl));
+}
+
+/** The code of a nested Any's type_url, matched on its bytes `buf[start, end)` without making a string. */
+function codeOfUrlBytes(buf: Uint8Array, start: number, end: number): number {
+  if (start === end) fail('Any has an empty type_url');
+  let nameStart = end;
+  while (nameStart > start && buf[nameStart - 1] !== SLASH) nameStart--;
+  const length = end - nameStart;
+  for (let code = 0; code < NAME_BYTES.length; code++) {
+    const name = NAME_BYTES[code]!;
+    if (name.length !== length) continue;
+    let i = length - 1;
+    while (i >= 0 && buf[nameStart + i] === name[i]) i--;
+    if (i < 0) return code;
+  }
+  return unsupportedType(lossyUtf8.decode(buf.subarray(nameStart, end)));
+}
+
+/** Skips a field the message does not know; false for a tag that ends the message (0 or end-group). */
+function skipUnknown(reader: BinaryReader, tag: number): boolean {
+  if (tag === 0 || (tag & 7) === WIRE_END_GROUP) return false;
+  reader.skip(tag & 7);
+  return true;
+}
+
+/** Reads a length prefix and returns where the delimited bytes end (bounds-checked). */
+function delimitedEnd(reader: BinaryReader, end: number): number {
+  const length = reader.uint32();
+  const fieldEnd = reader.pos + length;
+  if (fieldEnd > end || fieldEnd > reader.len) throw new RangeError('premature EOF');
+  return fieldEnd;
+}
+
+/** A top-level argument. `depth` = number of containers enclosing it (0). */
+function decodeAnyAt(any: Any, depth: number, limits: DecodeLimits): ArgValue {
+  const code = codeOfUrl(any.typeUrl);
+  const reader = new BinaryReader(any.value, decodeUtf8Strict);
+  return readValue(code, reader, any.value, any.value.length, depth, limits);
+}
+
+/** A nested `Any` occupying the reader's bytes up to `end`; leaves the reader at `end`. */
+function readAny(reader: BinaryReader, buf: Uint8Array, end: number, depth: number, limits: DecodeLimits): ArgValue {
+  let urlStart = 0;
+  let urlEnd = 0;
+  let valueStart = 0;
+  let valueEnd = 0;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === TAG_FIELD1_LEN) {
+      urlEnd = delimitedEnd(reader, end);
+      urlStart = reader.pos;
+      reader.pos = urlEnd;
+    } else if (tag === TAG_FIELD2_LEN) {
+      valueEnd = delimitedEnd(reader, end);
+      valueStart = reader.pos;
+      reader.pos = valueEnd;
+    } else if (!skipUnknown(reader, tag)) {
+      break;
+    }
+  }
+  if (reader.pos > end) throw new RangeError('premature EOF');
+  const code = codeOfUrlBytes(buf, urlStart, urlEnd);
+  reader.pos = valueStart;
+  const value = readValue(code, reader, buf, valueEnd, depth, limits);
+  reader.pos = end;
+  return value;
+}
+
+/** A message of type `code` in the reader's bytes up to `end`. Errors name the type. */
+function readValue(code: number, reader: BinaryReader, buf: Uint8Array, end: number, depth: number, limits: DecodeLimits): ArgValue {
+  const name = SUPPORTED_ARG_TYPES[code]!;
   try {
     switch (name) {
-      case 'google.protobuf.Int32Value':
-        return { kind: 'int32', value: Int32Value.decode(bytes).value };
-      case 'google.protobuf.Int64Value':
-        return { kind: 'int64', value: Int64Value.decode(bytes).value };
-      case 'google.protobuf.UInt32Value':
-        return { kind: 'uint32', value: UInt32Value.decode(bytes).value };
-      case 'google.protobuf.UInt64Value':
-        return { kind: 'uint64', value: UInt64Value.decode(bytes).value };
-      case 'google.protobuf.FloatValue':
-        return { kind: 'float', value: FloatValue.decode(bytes).value };
-      case 'google.protobuf.DoubleValue':
-        return { kind: 'double', value: DoubleValue.decode(bytes).value };
-      case 'google.protobuf.BoolValue':
-        return { kind: 'bool', value: BoolValue.decode(bytes).value };
-      case 'google.protobuf.StringValue':
-        // The generated reader replaces bad UTF-8 with U+FFFD; SPEC §2 rejects it instead.
-        return { kind: 'string', value: StringValue.decode(new BinaryReader(bytes, decodeUtf8Strict)).value };
-      case 'google.protobuf.BytesValue':
-        return { kind: 'bytes', value: BytesValue.decode(bytes).value };
-      case 'taskscheduler.ListValue': {
-        const inner = enter(depth, limits);
-        const values = ListValue.decode(bytes).values;
-        const out = new Array<ArgValue>(values.length);
-        for (let i = 0; i < values.length; i++) {
-          try {
-            out[i] = decodeAnyAt(values[i]!, inner, limits);
-          } catch (err) {
-            throw atSegment(err, `.values[${i}]`);
-          }
-        }
-        return { kind: 'list', value: out };
-      }
-      case 'taskscheduler.MapValue': {
-        const inner = enter(depth, limits);
-        const out = new Map<string, ArgValue>();
-        for (const [key, value] of MapValue.decode(new BinaryReader(bytes, decodeUtf8Strict)).fields) {
-          try {
-            out.set(key, decodeAnyAt(value, inner, limits));
-          } catch (err) {
-            throw atSegment(err, fieldSegment(key));
-          }
-        }
-        return { kind: 'map', value: out };
-      }
+      case 'taskscheduler.ListValue':
+        return readList(reader, buf, end, enter(depth, limits), limits);
+      case 'taskscheduler.MapValue':
+        return readMap(reader, buf, end, enter(depth, limits), limits);
       case 'google.protobuf.Value':
-        return readJsonValue(new BinaryReader(bytes), bytes.length, depth, limits);
-      case 'google.protobuf.Struct': {
-        const reader = new BinaryReader(bytes);
-        return readJsonStruct(reader, bytes.length, enter(depth, limits), limits);
-      }
-      case 'google.protobuf.ListValue': {
-        const reader = new BinaryReader(bytes);
-        return readJsonList(reader, bytes.length, enter(depth, limits), limits);
-      }
+        return readJsonValue(reader, end - reader.pos, depth, limits);
+      case 'google.protobuf.Struct':
+        return readJsonStruct(reader, end - reader.pos, enter(depth, limits), limits);
+      case 'google.protobuf.ListValue':
+        return readJsonList(reader, end - reader.pos, enter(depth, limits), limits);
       default:
-        return assertNever(name);
+        return readWrapper(name, reader, end);
     }
   } catch (err) {
     if (err instanceof DecodeFailure) throw err;
     if (isStackOverflow(err)) fail('nested too deeply');
     return fail(`cannot decode ${name}: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+type WrapperName = Exclude<ArgTypeName, 'taskscheduler.ListValue' | 'taskscheduler.MapValue' | 'google.protobuf.Value' | 'google.protobuf.Struct' | 'google.protobuf.ListValue'>;
+
+/** A google.protobuf wrapper: field 1 holds the value; absent means the type's zero. */
+function readWrapper(name: WrapperName, reader: BinaryReader, end: number): ArgValue {
+  let value: ArgValue = zeroOf(name);
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    const read = tag === fieldTagOf(name) ? readWrapped(name, reader) : undefined;
+    if (read) value = read;
+    else if (!skipUnknown(reader, tag)) break;
+  }
+  if (reader.pos > end) throw new RangeError('premature EOF');
+  return value;
+}
+
+function fieldTagOf(name: WrapperName): number {
+  switch (name) {
+    case 'google.protobuf.FloatValue':
+      return TAG_FIELD1_FIXED32;
+    case 'google.protobuf.DoubleValue':
+      return TAG_FIELD1_FIXED64;
+    case 'google.protobuf.StringValue':
+    case 'google.protobuf.BytesValue':
+      return TAG_FIELD1_LEN;
+    default:
+      return TAG_FIELD1_VARINT;
+  }
+}
+
+function zeroOf(name: WrapperName): ArgValue {
+  switch (name) {
+    case 'google.protobuf.Int32Value':
+      return { kind: 'int32', value: 0 };
+    case 'google.protobuf.Int64Value':
+      return { kind: 'int64', value: Long.ZERO };
+    case 'google.protobuf.UInt32Value':
+      return { kind: 'uint32', value: 0 };
+    case 'google.protobuf.UInt64Value':
+      return { kind: 'uint64', value: Long.UZERO };
+    case 'google.protobuf.FloatValue':
+      return { kind: 'float', value: 0 };
+    case 'google.protobuf.DoubleValue':
+      return { kind: 'double', value: 0 };
+    case 'google.protobuf.BoolValue':
+      return { kind: 'bool', value: false };
+    case 'google.protobuf.StringValue':
+      return { kind: 'string', value: '' };
+    case 'google.protobuf.BytesValue':
+      return { kind: 'bytes', value: new Uint8Array(0) };
+    default:
+      return assertNever(name);
+  }
+}
+
+/** The value of field 1, the reader just past its tag. */
+function readWrapped(name: WrapperName, reader: BinaryReader): ArgValue {
+  switch (name) {
+    case 'google.protobuf.Int32Value':
+      return { kind: 'int32', value: reader.int32() };
+    case 'google.protobuf.Int64Value':
+      return { kind: 'int64', value: Long.fromString(reader.int64().toString()) };
+    case 'google.protobuf.UInt32Value':
+      return { kind: 'uint32', value: reader.uint32() };
+    case 'google.protobuf.UInt64Value':
+      return { kind: 'uint64', value: Long.fromString(reader.uint64().toString(), true) };
+    case 'google.protobuf.FloatValue':
+      return { kind: 'float', value: reader.float() };
+    case 'google.protobuf.DoubleValue':
+      return { kind: 'double', value: reader.double() };
+    case 'google.protobuf.BoolValue':
+      return { kind: 'bool', value: reader.bool() };
+    case 'google.protobuf.StringValue':
+      // The reader's UTF-8 decoder is strict: SPEC §2 rejects bad UTF-8 rather than replacing it.
+      return { kind: 'string', value: reader.string() };
+    case 'google.protobuf.BytesValue':
+      return { kind: 'bytes', value: reader.bytes() };
+    default:
+      return assertNever(name);
+  }
+}
+
+/** The body of a taskscheduler.ListValue; `depth` already counts the list itself. */
+function readList(reader: BinaryReader, buf: Uint8Array, end: number, depth: number, limits: DecodeLimits): ArgValue {
+  const out: ArgValue[] = [];
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === TAG_FIELD1_LEN) {
+      const itemEnd = delimitedEnd(reader, end);
+      try {
+        out.push(readAny(reader, buf, itemEnd, depth, limits));
+      } catch (err) {
+        throw atSegment(err, `.values[${out.length}]`);
+      }
+    } else if (!skipUnknown(reader, tag)) {
+      break;
+    }
+  }
+  if (reader.pos > end) throw new RangeError('premature EOF');
+  return { kind: 'list', value: out };
+}
+
+/** The body of a taskscheduler.MapValue; `depth` already counts the map itself. */
+function readMap(reader: BinaryReader, buf: Uint8Array, end: number, depth: number, limits: DecodeLimits): ArgValue {
+  // First the entries' framing: key → where its value lies. A repeated key keeps its first place and its
+  // last value, and values are decoded only afterwards, so an overwritten one is never decoded (as with
+  // the generated codec, which builds the whole map before anything looks at an Any).
+  const spans = new Map<string, number>();
+  const bounds: number[] = [];
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag !== TAG_FIELD1_LEN) {
+      if (!skipUnknown(reader, tag)) break;
+      continue;
+    }
+    const entryEnd = delimitedEnd(reader, end);
+    let key = '';
+    let valueStart = -1;
+    let valueEnd = -1;
+    while (reader.pos < entryEnd) {
+      const entryTag = reader.uint32();
+      if (entryTag === TAG_FIELD1_LEN) {
+        key = reader.string();
+      } else if (entryTag === TAG_FIELD2_LEN) {
+        valueEnd = delimitedEnd(reader, entryEnd);
+        valueStart = reader.pos;
+        reader.pos = valueEnd;
+      } else if (!skipUnknown(reader, entryTag)) {
+        break;
+      }
+    }
+    if (reader.pos > entryEnd) throw new RangeError('premature EOF');
+    reader.pos = entryEnd;
+    // An entry without a value is dropped, as the generated codec does.
+    if (valueStart >= 0) {
+      spans.set(key, bounds.length);
+      bounds.push(valueStart, valueEnd);
+    }
+  }
+  if (reader.pos > end) throw new RangeError('premature EOF');
+  const out = new Map<string, ArgValue>();
+  for (const [key, at] of spans) {
+    reader.pos = bounds[at]!;
+    try {
+      out.set(key, readAny(reader, buf, bounds[at + 1]!, depth, limits));
+    } catch (err) {
+      throw atSegment(err, fieldSegment(key));
+    }
+  }
+  reader.pos = end;
+  return { kind: 'map', value: out };
 }
 
 /** Depth of a container opened at `depth`; fails past the limit. */

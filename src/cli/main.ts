@@ -72,10 +72,15 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on('SIGTERM', stop);
   let address: string;
   let metricsAddress: string | undefined;
+  let dashboardAddress: string | undefined;
   try {
-    ({ grpc: address, metrics: metricsAddress } = await app.start(options.addr));
+    ({ grpc: address, metrics: metricsAddress, dashboard: dashboardAddress } = await app.start(options.addr));
   } catch (err) {
-    logger.error(err instanceof Error ? err.message : String(err), { addr: options.addr, metricsAddr: options.app.metricsAddr || undefined });
+    logger.error(err instanceof Error ? err.message : String(err), {
+      addr: options.addr,
+      metricsAddr: options.app.metricsAddr || undefined,
+      dashboardAddr: options.app.dashboardAddr || undefined,
+    });
     await app.close();
     await closeLogs();
     process.exitCode = 1;
@@ -90,8 +95,10 @@ async function main(argv: readonly string[]): Promise<void> {
     metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
     store: describeStore(options.app.store),
     ...(isSharedResultStore(app.results) ? { replica: app.results.replicaId } : {}),
+    dashboard: dashboardAddress ? `${app.dashboard!.scheme}://${dashboardAddress}/` : 'off',
     logFile: file,
   });
+  if (dashboardAddress) logger.info(`Dashboard at ${app.dashboard!.scheme}://${dashboardAddress}/`, { auth: options.app.authTokens.length > 0 ? 'token (login form or bearer header)' : 'off' });
   if (options.console) startConsole({ input: process.stdin, output: process.stdout, app });
 }
 

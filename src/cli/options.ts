@@ -60,6 +60,8 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('store', { type: 'string', default: d.store, describe: 'Result store: memory, or a Redis URL redis://[:password@]host:port[/db] (rediss:// for TLS) shared by replicas' })
     .option('redis-prefix', { type: 'string', default: d.redisPrefix, describe: 'Prefix of the Redis keys and channels (deployments sharing one Redis use different ones)' })
     .option('lease-ms', { type: 'number', default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; its unfinished tasks become FAILED' })
+    .option('dashboard-addr', { type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
+    .option('dashboard-history', { type: 'number', default: d.dashboardHistory, describe: 'Most recent tasks the dashboard lists (bounded memory)' })
     .option('cli', { alias: 'c', type: 'boolean', default: false, describe: 'Interactive console beside the server (help, list, plugins, load, unload, reload, exit)' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level (per-task lines are debug)' })
     .option('log-dir', { type: 'string', default: 'logs', describe: 'Directory for a timestamped JSON-lines log file per run; empty: no file' })
@@ -100,6 +102,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   }
   const leaseMs = positiveInt('lease-ms')(parsed['lease-ms']);
   if (leaseMs < 100) throw new Error(`--lease-ms must be at least 100, got ${leaseMs}`);
+  const dashboardAddr = dashboardAddress(String(parsed['dashboard-addr'] ?? ''));
   const app: AppConfig = {
     libraryDir: String(parsed['library-dir'] ?? ''),
     dependencyTimeoutMs: positiveInt('dependency-timeout-ms')(parsed['dependency-timeout-ms']),
@@ -121,6 +124,8 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     store,
     redisPrefix: String(parsed['redis-prefix'] ?? ''),
     leaseMs,
+    dashboardAddr,
+    dashboardHistory: positiveInt('dashboard-history')(parsed['dashboard-history']),
   };
   const logFile = parsed['log-file'];
   return {
@@ -131,6 +136,19 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     logFile: typeof logFile === 'string' && logFile !== '' ? logFile : undefined,
     console: parsed['cli'] === true,
   };
+}
+
+/** `--dashboard-addr`: `host:port`, or a bare `port` / `:port` on loopback (the dashboard is off the public net by default). */
+function dashboardAddress(text: string): string {
+  if (text === '') return '';
+  const bare = /^:?(\d{1,5})$/.exec(text);
+  const address = bare ? `127.0.0.1:${bare[1]}` : text;
+  try {
+    parseListenAddress(address);
+  } catch (err) {
+    throw new Error(`--dashboard-addr: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return address;
 }
 
 function tlsFiles(cert: unknown, key: unknown, ca: unknown): AppConfig['tls'] {

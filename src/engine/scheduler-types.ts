@@ -20,12 +20,23 @@ export interface SchedulerDeps {
   readonly maxConcurrentTasks?: number;
   /** Most accepted tasks not yet running (waiting for deps or a slot); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
   readonly maxQueuedTasks?: number;
-  /** Told about each finished task (metrics, dashboards). Must be quick and must not throw. */
+  /** Told about task lifecycle events (metrics, dashboard). Must be quick and must not throw. */
   readonly observer?: SchedulerObserver;
 }
 
-/** Receives lifecycle events; called synchronously, so implementations must be cheap. */
+/**
+ * Receives lifecycle events; called synchronously on the hot path, so implementations must be cheap
+ * and must not throw (a throw is logged and ignored). The accepted/started events are optional: an
+ * observer without them (metrics) costs nothing extra per task.
+ */
 export interface SchedulerObserver {
+  /**
+   * A task was accepted (its PENDING record; not called for rejected submissions). `args` are the
+   * decoded arguments: read them now, they are not copied.
+   */
+  taskAccepted?(record: TaskRecord, args: readonly ArgValue[]): void;
+  /** A task took its slot and starts running (its RUNNING record). */
+  taskStarted?(record: TaskRecord): void;
   /**
    * A task reached SUCCESS, FAILED or CANCELLED (its final record); `runMs` is how long it ran
    * (high resolution), undefined if it never started.

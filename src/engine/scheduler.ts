@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ArgValue } from '../args/arg-value';
 import {
@@ -29,6 +28,7 @@ import type { CancelOutcome, Scheduler, SchedulerDeps, SchedulerObserver, Schedu
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { failedWith, outcomeOf, overtime, type Terminal } from './task-outcome';
 import { argsDigest, identityMismatch } from './task-identity';
+import { newTaskId } from './task-id';
 import { untilAborted, waitUntil } from './wait-until';
 
 export * from './scheduler-types';
@@ -97,17 +97,6 @@ type DependencyState = TaskRecord | InFlightTask;
 const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
 /** Shared by every record without dependencies (most of them): one array, not one per task. */
 const NO_DEPS: readonly string[] = Object.freeze([]);
-
-/**
- * A server-assigned task id. Node builds randomUUID()'s text as a rope of ~20 small strings (~490 B
- * on the heap); reading a character flattens it in place (~65 B). The id is kept with every stored
- * result, so this is most of a stored record's size (bench scenario f).
- */
-function newTaskId(): string {
-  const id = randomUUID();
-  id.charCodeAt(0);
-  return id;
-}
 
 /** Runs on this thread, synchronously: sync tasks not sent to the worker pool. */
 function isInline(definition: TaskDefinition, pool: TaskPool | undefined): boolean {
@@ -219,6 +208,7 @@ class TaskScheduler implements Scheduler {
         return this.#answerExisting(prior, identity, detached);
       }
     }
+    if (this.#observer?.taskAccepted) this.#observeAccepted(record, request.args);
     if (detached) {
       // Let the PENDING answer go out before a synchronous task takes the thread.
       setImmediate(() => void this.#run(task, definition, request, dependencies));
@@ -355,6 +345,7 @@ class TaskScheduler implements Scheduler {
       task.startedHr = performance.now();
       task.record = running;
       this.#pending--;
+      if (this.#observer?.taskStarted) this.#observeStarted(running);
       // An inline sync task finishes before anything else can look, so RUNNING is not stored for it.
       // Otherwise not awaited: the transition is visible locally at once; the store catches up in order.
       if (!inline) this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId, err }));
@@ -437,6 +428,23 @@ class TaskScheduler implements Scheduler {
       });
     }
     return record;
+  }
+
+  // Lifecycle events for observers that ask for them (the dashboard); a throw must not fail the task.
+  #observeAccepted(record: TaskRecord, args: readonly ArgValue[]): void {
+    try {
+      this.#observer!.taskAccepted!(record, args);
+    } catch (err) {
+      this.#logger.error('task observer threw', { taskId: record.taskId, err });
+    }
+  }
+
+  #observeStarted(record: TaskRecord): void {
+    try {
+      this.#observer!.taskStarted!(record);
+    } catch (err) {
+      this.#logger.error('task observer threw', { taskId: record.taskId, err });
+    }
   }
 
   #doneWaitingForDeps(task: InFlightTask): void {

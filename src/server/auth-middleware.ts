@@ -7,23 +7,35 @@ export const OPEN_SERVICES: readonly string[] = ['/grpc.health.v1.Health/'];
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
 /**
+ * A checker for presented tokens: compares SHA-256 digests with `timingSafeEqual` against every
+ * configured token (no early exit), so timing reveals neither the token nor which one matched. Shared
+ * by the gRPC middleware and the dashboard.
+ */
+export function tokenMatcher(tokens: readonly string[]): (given: string) => boolean {
+  if (tokens.length === 0) throw new Error('tokenMatcher needs at least one token');
+  const expected = tokens.map(digest);
+  return (given) => {
+    const presented = digest(given);
+    let ok = false;
+    for (const candidate of expected) ok = timingSafeEqual(presented, candidate) || ok;
+    return ok;
+  };
+}
+
+/**
  * Bearer-token authentication: every call except {@link OPEN_SERVICES} must carry
- * `authorization: Bearer <token>` with one of `tokens`, else UNAUTHENTICATED. Tokens are compared as
- * SHA-256 digests with `timingSafeEqual`, against every configured token (no early exit), so timing
- * reveals neither the token nor which one matched.
+ * `authorization: Bearer <token>` with one of `tokens`, else UNAUTHENTICATED (compared by
+ * {@link tokenMatcher}).
  */
 export function authMiddleware(tokens: readonly string[]): ServerMiddleware {
   if (tokens.length === 0) throw new Error('authMiddleware needs at least one token');
-  const expected = tokens.map(digest);
+  const matches = tokenMatcher(tokens);
   return async function* authenticate(call, context) {
     if (!OPEN_SERVICES.some((prefix) => call.method.path.startsWith(prefix))) {
       const header = context.metadata.get('authorization');
       const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
       if (!match) throw new ServerError(Status.UNAUTHENTICATED, 'Missing credentials: send metadata "authorization: Bearer <token>"');
-      const given = digest(match[1]!);
-      let ok = false;
-      for (const candidate of expected) ok = timingSafeEqual(given, candidate) || ok;
-      if (!ok) throw new ServerError(Status.UNAUTHENTICATED, 'Invalid token');
+      if (!matches(match[1]!)) throw new ServerError(Status.UNAUTHENTICATED, 'Invalid token');
     }
     return yield* call.next(call.request, context);
   };

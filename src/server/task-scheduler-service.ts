@@ -33,9 +33,14 @@ const TO_PROTO: Record<TaskStatus, TaskResponse_Status> = {
   CANCELLED: TaskResponse_Status.CANCELLED,
 };
 
-/** Milliseconds from a uint64 field, capped at what a timer can wait (~24.8 days). */
+/**
+ * Milliseconds from a uint64 field, capped at what a timer can wait (~24.8 days). Read from the two
+ * 32-bit halves: `Long.greaterThan(number)` would build a Long per call (twice per submission).
+ */
 function millis(value: Long): number {
-  return value.greaterThan(MAX_DELAY_MS) ? MAX_DELAY_MS : value.toNumber();
+  if (value.high !== 0) return MAX_DELAY_MS;
+  const low = value.low >>> 0;
+  return low > MAX_DELAY_MS ? MAX_DELAY_MS : low;
 }
 
 function resultOf(record: TaskRecord | undefined): ResultResponse {

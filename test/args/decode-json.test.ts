@@ -170,6 +170,22 @@ describe('taskscheduler.MapValue keys', () => {
     expect(json(any('taskscheduler.MapValue', m))).toBe('[{"map":{"k":{"bool":true}}}]');
   });
 
+  it('a map entry may carry its value before its key; errors in that value still name the key', () => {
+    const entry = (key: string, value: Uint8Array): Uint8Array => lenField(1, bytes(lenField(2, value), lenField(1, key)));
+    const good = anyBytes('google.protobuf.Int32Value', varintField(1, 9));
+    expect(json(any('taskscheduler.MapValue', entry('late-key', good)))).toBe('[{"map":{"late-key":{"int32":9}}}]');
+    const bad = anyBytes('google.protobuf.StringValue', lenField(1, Uint8Array.of(0xff)));
+    expect(detail(any('taskscheduler.MapValue', entry('late-key', bad)))).toBe('args[0].fields["late-key"]: string is not valid UTF-8');
+  });
+
+  it('a nested value cannot read past the end of its Any into the bytes that follow', () => {
+    // The Int32Value's varint has its continuation bit set on the last byte of its Any; the next list
+    // entry's bytes would complete it if the decoder ignored the nested length.
+    const truncated = anyBytes('google.protobuf.Int32Value', Uint8Array.of(0x08, 0x81));
+    const list = bytes(lenField(1, truncated), lenField(1, anyBytes('google.protobuf.Int32Value', varintField(1, 1))));
+    expect(detail(any('taskscheduler.ListValue', list))).toBe('args[0].values[0]: cannot decode google.protobuf.Int32Value: premature EOF');
+  });
+
   it('wire order of keys does not change the canonical JSON', () => {
     const a = anyBytes('google.protobuf.StringValue', lenField(1, 'A'));
     const b = anyBytes('google.protobuf.BoolValue', varintField(1, 0));

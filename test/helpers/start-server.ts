@@ -9,6 +9,8 @@ export interface TestServer {
   readonly address: string;
   /** The metrics endpoint's address, when the config set `metricsAddr` (use 127.0.0.1:0). */
   readonly metricsAddress: string | undefined;
+  /** The dashboard's address, when the config set `dashboardAddr` (use 127.0.0.1:0). */
+  readonly dashboardAddress: string | undefined;
   readonly app: App;
   close(): Promise<void>;
 }
@@ -19,12 +21,13 @@ export interface TestServer {
  */
 export async function startTestServer(config: Partial<AppConfig> = {}, deps: AppDeps = {}, clientOptions: ClientOptions = {}): Promise<TestServer> {
   const app = buildApp({ libraryDir: 'libraries', shutdownGraceMs: 100, ...config }, { registry: createBuiltinRegistry(), ...deps });
-  const { grpc: address, metrics: metricsAddress } = await app.start('127.0.0.1:0');
+  const { grpc: address, metrics: metricsAddress, dashboard: dashboardAddress } = await app.start('127.0.0.1:0');
   const connection = createTaskSchedulerClient(address, clientOptions);
   return {
     client: connection.client,
     address,
     metricsAddress,
+    dashboardAddress,
     app,
     async close() {
       connection.close();

@@ -171,6 +171,17 @@ describe('detached, WaitResult, CancelTask, timeouts', () => {
     expect(err.details).toMatch(/^Timed out: /);
     expect((await server.client.getResult({ taskId: 'overtime' })).status).toBe(TaskResponse_Status.FAILED);
   });
+
+  test('uint64 timeouts beyond a timer\'s range are capped, never wrapped to a short one', async () => {
+    // 2^32 + 5 has low bits 5: read carelessly it would be a 5 ms timeout. 2^64 - 1 is the largest value.
+    const huge = [Long.fromBits(5, 1, true), Long.MAX_UNSIGNED_VALUE, Long.fromNumber(0x80000000, true)];
+    for (const [i, timeout] of huge.entries()) {
+      const res = await server.client.submitTask({ taskId: `huge-timeout-${i}`, method: 'sleep', args: [toAny(30)], executionTimeoutMs: timeout, dependencyTimeoutMs: timeout });
+      expect(res).toEqual({ taskId: `huge-timeout-${i}`, status: TaskResponse_Status.SUCCESS, result: 'slept 30 ms' });
+    }
+    const polled = await server.client.waitResult({ taskId: 'huge-timeout-0', timeoutMs: Long.fromBits(5, 1, true) });
+    expect(polled).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 30 ms' });
+  });
 });
 
 describe('result store bounds', () => {

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { LRUCache } from 'lru-cache';
+import { tokenMatcher } from '../server/auth-middleware';
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = 'task_scheduler_dashboard';
+/** How long a dashboard login lasts. */
+export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/** Most sessions held at once (the least recently used is dropped first). */
+const MAX_SESSIONS = 1_000;
+
+/**
+ * The dashboard's side of `--auth-token`: a request is allowed with `authorization: Bearer <token>`
+ * (scripts, tests) or with a session cookie that the login form handed out. The cookie holds a random
+ * session id, never the token; sessions live in memory (bounded, expiring) and end with the process.
+ * With no tokens configured, everything is allowed.
+ */
+export class DashboardAuth {
+  readonly enabled: boolean;
+  readonly #matches: ((given: string) => boolean) | undefined;
+  readonly #sessions = new LRUCache<string, true>({ max: MAX_SESSIONS, ttl: SESSION_TTL_MS });
+
+  constructor(tokens: readonly string[]) {
+    this.enabled = tokens.length > 0;
+    this.#matches = this.enabled ? tokenMatcher(tokens) : undefined;
+  }
+
+  /** Whether the request may read the dashboard. */
+  allows(req: IncomingMessage): boolean {
+    if (!this.#matches) return true;
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      return match !== null && this.#matches(match[1]!);
+    }
+    const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    return session !== undefined && this.#sessions.get(session) === true;
+  }
+
+  /** A new session id when `token` is valid (the login form), else undefined. */
+  login(token: string): string | undefined {
+    if (!this.#matches || !this.#matches(token)) return undefined;
+    const session = randomBytes(32).toString('base64url');
+    this.#sessions.set(session, true);
+    return session;
+  }
+
+  /** Ends the session the request carries, if any. */
+  logout(req: IncomingMessage): void {
+    const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (session !== undefined) this.#sessions.delete(session);
+  }
+
+  /** The `Set-Cookie` value for a session (`undefined`: clear it). */
+  static cookie(session: string | undefined, secure: boolean): string {
+    const attributes = `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+    return session === undefined
+      ? `${SESSION_COOKIE}=; ${attributes}; Max-Age=0`
+      : `${SESSION_COOKIE}=${session}; ${attributes}; Max-Age=${SESSION_TTL_MS / 1000}`;
+  }
+}
+
+/** The value of cookie `name` in a `Cookie` header. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
