@@ -15,6 +15,7 @@ import { PluginManager } from './plugins/plugin-manager';
 import type { TlsFiles } from './server/tls';
 import { MemoryResultStore, DEFAULT_MEMORY_STORE_OPTIONS } from './results/memory-result-store';
 import type { ResultStore } from './results/result-store';
+import { DEFAULT_LEASE_MS, DEFAULT_REDIS_PREFIX, RedisResultStore } from './results/redis-result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
 import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
 import { TaskPool } from './tasks/pool/task-pool';
@@ -69,6 +70,12 @@ export interface AppConfig {
   readonly metricsAddr: string;
   /** Warn when the event loop is blocked this long, naming the running tasks; 0 = no watchdog. */
   readonly stallWarnMs: number;
+  /** Result store: `memory` (embedded, default) or a Redis URL (`redis://…`, `rediss://…`) shared by replicas. */
+  readonly store: string;
+  /** Prefix of the Redis keys and channels (several deployments can share one Redis). */
+  readonly redisPrefix: string;
+  /** With Redis: how long a replica owns its unfinished tasks without renewing; lost after that. */
+  readonly leaseMs: number;
   /** Web dashboard `host:port` (served by `App.start`); empty: no dashboard. */
   readonly dashboardAddr: string;
   /** Most recent tasks the dashboard keeps (bounded history). */
@@ -100,6 +107,9 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   authTokens: [],
   metricsAddr: '',
   stallWarnMs: 500,
+  store: 'memory',
+  redisPrefix: DEFAULT_REDIS_PREFIX,
+  leaseMs: DEFAULT_LEASE_MS,
   dashboardAddr: '',
   dashboardHistory: 10_000,
 });
@@ -151,6 +161,15 @@ export interface App {
 
 let builtinsInDefaultRegistry = false;
 
+/** The result store the config names: in memory, or Redis shared by replicas. */
+function createResultStore(config: AppConfig, logger: Logger): ResultStore {
+  const ttlMs = config.resultTtlSecs * 1000;
+  if (config.store === 'memory' || config.store === '') {
+    return new MemoryResultStore({ maxCount: config.maxResults, maxBytes: config.maxResultBytes, ttlMs });
+  }
+  return new RedisResultStore({ url: config.store, prefix: config.redisPrefix, ttlMs, leaseMs: config.leaseMs, logger });
+}
+
 /** A fresh registry holding the built-in tasks (for tests and embedders that want isolation). */
 export function createBuiltinRegistry(): TaskRegistry {
   const registry = new TaskRegistry();
@@ -184,11 +203,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   // Workers load the same plugin code as the main thread; every load/unload/reload restarts them.
   const plugins = new PluginManager(config.libraryDir || '.', registry, logger, (loaded) => pool?.setPlugins(loaded));
   if (config.libraryDir) plugins.loadAll();
-  const results = deps.results ?? new MemoryResultStore({
-    maxCount: config.maxResults,
-    maxBytes: config.maxResultBytes,
-    ttlMs: config.resultTtlSecs * 1000,
-  });
+  const results = deps.results ?? createResultStore(config, logger);
   // The scheduler is read lazily by the metrics (it is built after them, with their observer).
   let scheduler: Scheduler | undefined;
   const metrics = config.metricsAddr ? createMetrics({ scheduler: () => scheduler!, results, pool }) : undefined;
@@ -252,6 +267,10 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     },
     async start(address) {
       let grpc: string;
+      if (results instanceof RedisResultStore && !(await results.ready(5_000))) {
+        // Served anyway: calls that need Redis answer UNAVAILABLE until it is reachable.
+        logger.warn('Redis is not reachable yet: serving anyway, calls that need it answer UNAVAILABLE until it is', { replica: results.replicaId, error: results.lastError });
+      }
       try {
         grpc = await server.listen(address);
       } catch (err) {

@@ -143,6 +143,17 @@ export class ShuttingDownError extends TaskSchedulerError {
   }
 }
 
+/**
+ * The shared result store (Redis) cannot be reached or did not answer in time: UNAVAILABLE
+ * `Result store unavailable: …`. Safe to retry once the store is back.
+ */
+export class StoreUnavailableError extends TaskSchedulerError {
+  readonly code = StatusCode.UNAVAILABLE;
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('Result store unavailable: ', detail, options);
+  }
+}
+
 /** Describes any thrown value in words, for messages (tasks may throw non-Errors). */
 export function describeThrown(thrown: unknown): string {
   if (thrown instanceof Error) return thrown.message || thrown.name;

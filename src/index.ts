@@ -3,7 +3,7 @@
  * the builders for embedding the server.
  */
 export * from './args';
-export { InvalidArgumentsError, TaskSchedulerError, StatusCode } from './errors';
+export { InvalidArgumentsError, StoreUnavailableError, TaskSchedulerError, StatusCode } from './errors';
 export type { TaskContext } from './tasks/task-context';
 export {
   asyncTask,
@@ -23,5 +23,7 @@ export { createScheduler, type Scheduler, type SubmitRequest, type TaskOutcome }
 export type { ResultStore, ResultStoreStats } from './results/result-store';
 export type { TaskRecord, TaskStatus } from './results/task-record';
 export { MemoryResultStore } from './results/memory-result-store';
+export { RedisResultStore, type RedisResultStoreOptions } from './results/redis-result-store';
+export { isSharedResultStore, type SharedResultStore } from './results/shared-result-store';
 export type { Logger } from './logging/logger';
 export * from '../generated/taskscheduler/task_scheduler';

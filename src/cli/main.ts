@@ -7,6 +7,14 @@ import { buildApp, type App } from '../app';
 import { createLogger } from '../logging/create-logger';
 import { startConsole } from './interactive-console';
 import { parseCliOptions } from './options';
+import { isSharedResultStore } from '../results/shared-result-store';
+
+/** The store for the ready line, without a password. */
+function describeStore(store: string): string {
+  if (store === 'memory') return store;
+  const url = new URL(store);
+  return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+}
 
 async function main(argv: readonly string[]): Promise<void> {
   let options;
@@ -85,6 +93,8 @@ async function main(argv: readonly string[]): Promise<void> {
     tls: options.app.tls ? (options.app.tls.caCert ? 'mtls' : 'tls') : 'off',
     auth: options.app.authTokens.length > 0 ? 'bearer' : 'off',
     metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
+    store: describeStore(options.app.store),
+    ...(isSharedResultStore(app.results) ? { replica: app.results.replicaId } : {}),
     dashboard: dashboardAddress ? `${app.dashboard!.scheme}://${dashboardAddress}/` : 'off',
     logFile: file,
   });

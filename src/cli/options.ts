@@ -63,6 +63,9 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('auth-token', { type: 'string', array: true, describe: 'Require "authorization: Bearer <token>" (repeatable); prefer the env var or --auth-token-file' })
     .option('auth-token-file', { type: 'string', describe: 'File of accepted bearer tokens, one per line (# comments)' })
     .option('metrics-addr', { type: 'string', default: '', describe: 'Serve Prometheus metrics at http://host:port/metrics; empty: off' })
+    .option('store', { type: 'string', default: d.store, describe: 'Result store: memory, or a Redis URL redis://[:password@]host:port[/db] (rediss:// for TLS) shared by replicas' })
+    .option('redis-prefix', { type: 'string', default: d.redisPrefix, describe: 'Prefix of the Redis keys and channels (deployments sharing one Redis use different ones)' })
+    .option('lease-ms', { type: 'number', default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; its unfinished tasks become FAILED' })
     .option('dashboard-addr', { type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
     .option('dashboard-history', { type: 'number', default: d.dashboardHistory, describe: 'Most recent tasks the dashboard lists (bounded memory)' })
     .option('cli', { alias: 'c', type: 'boolean', default: false, describe: 'Interactive console beside the server (help, list, plugins, load, unload, reload, exit)' })
@@ -99,6 +102,12 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   }
   const metricsAddr = String(parsed['metrics-addr'] ?? '');
   if (metricsAddr) parseListenAddress(metricsAddr);
+  const store = String(parsed['store'] ?? 'memory');
+  if (store !== 'memory' && !/^rediss?:\/\/[^/]/i.test(store)) {
+    throw new Error(`--store must be memory or a Redis URL (redis://host:port, rediss://host:port), got ${JSON.stringify(store)}`);
+  }
+  const leaseMs = positiveInt('lease-ms')(parsed['lease-ms']);
+  if (leaseMs < 100) throw new Error(`--lease-ms must be at least 100, got ${leaseMs}`);
   const dashboardAddr = dashboardAddress(String(parsed['dashboard-addr'] ?? ''));
   const app: AppConfig = {
     libraryDir: String(parsed['library-dir'] ?? ''),
@@ -124,6 +133,9 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     authTokens,
     metricsAddr,
     stallWarnMs: nonNegativeInt('stall-warn-ms')(parsed['stall-warn-ms']),
+    store,
+    redisPrefix: String(parsed['redis-prefix'] ?? ''),
+    leaseMs,
     dashboardAddr,
     dashboardHistory: positiveInt('dashboard-history')(parsed['dashboard-history']),
   };

@@ -6,6 +6,7 @@ import {
   MethodNotFoundError,
   MissingDependencyError,
   ShuttingDownError,
+  StoreUnavailableError,
   TaskAlreadyExistsError,
   TaskCancelledError,
   TaskExecutionError,
@@ -17,6 +18,7 @@ import {
 } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
+import { isSharedResultStore, type SharedResultStore } from '../results/shared-result-store';
 import { isFinished, newRecord, withState, type TaskRecord } from '../results/task-record';
 import type { TaskContext } from '../tasks/task-context';
 import type { TaskPool } from '../tasks/pool/task-pool';
@@ -113,6 +115,8 @@ class TaskScheduler implements Scheduler {
   readonly #maxQueuedTasks: number;
   readonly #observer: SchedulerObserver | undefined;
   readonly #inFlight = new Map<string, InFlightTask>();
+  /** Set when several replicas share the store: tasks may then be unfinished on another replica. */
+  readonly #shared: SharedResultStore | undefined;
   #pending = 0;
   /** Tasks blocked on unfinished dependencies: with the slot waiters, what --max-queued-tasks bounds. */
   #waitingForDeps = 0;
@@ -129,6 +133,8 @@ class TaskScheduler implements Scheduler {
     this.#limiter = new ConcurrencyLimiter(deps.maxConcurrentTasks ?? 0);
     this.#maxQueuedTasks = deps.maxQueuedTasks ?? 0;
     this.#observer = deps.observer;
+    this.#shared = isSharedResultStore(deps.results) ? deps.results : undefined;
+    this.#shared?.onCancelRequest((taskId) => this.#cancelRequested(taskId));
   }
 
   stats(): SchedulerStats {
@@ -187,7 +193,7 @@ class TaskScheduler implements Scheduler {
 
     const record = newRecord(taskId, identity, Date.now());
     const task = this.#track(record);
-    if (dependencies && [...dependencies.values()].some((entry) => entry instanceof InFlightTask)) {
+    if (dependencies && [...dependencies.values()].some((entry) => entry instanceof InFlightTask || entry.status !== 'SUCCESS')) {
       // Counted at once (not when its run starts), so a burst of submissions cannot overshoot the bound.
       task.waitsForDeps = true;
       this.#waitingForDeps++;
@@ -197,12 +203,16 @@ class TaskScheduler implements Scheduler {
     // (the atomic insert is what keeps client-chosen ids idempotent across a shared store).
     const completesNow = request.taskId === '' && !detached && dependencies === undefined && isInline(definition, this.#pool);
     if (!completesNow) {
-      const prior = await this.#results.insert(record);
+      let prior: TaskRecord | undefined;
+      try {
+        prior = await this.#results.insert(record);
+      } catch (err) {
+        this.#untrack(task, this.#unstored(task, err));
+        throw err;
+      }
       if (prior) {
         // Only a shared store can get here: another replica took the id first.
-        this.#inFlight.delete(taskId);
-        this.#pending--;
-        task.settle(prior);
+        this.#untrack(task, prior);
         return this.#answerExisting(prior, identity, detached);
       }
     }
@@ -221,19 +231,22 @@ class TaskScheduler implements Scheduler {
 
   async waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined> {
     const task = this.#inFlight.get(taskId);
-    if (!task) return this.#results.get(taskId);
     const ms = timeoutMs <= 0 || timeoutMs > MAX_WAIT_RESULT_MS ? MAX_WAIT_RESULT_MS : timeoutMs;
-    const timer = new AbortController();
-    try {
-      // Checked and subscribed in one synchronous step: a finish cannot slip in between.
-      return await Promise.race([task.done, delay(ms, undefined, { signal: timer.signal }).then(() => task.record)]);
-    } finally {
-      timer.abort();
-    }
+    if (!task) return this.#shared ? this.#waitElsewhere(taskId, ms) : this.#results.get(taskId);
+    // Checked and subscribed in one synchronous step: a finish cannot slip in between. A plain timer,
+    // not an AbortController and timers/promises: thousands of waiters may be parked at once (bench c).
+    return new Promise<TaskRecord>((resolve) => {
+      const timer = setTimeout(() => resolve(task.record), ms);
+      void task.done.then((record) => {
+        clearTimeout(timer);
+        resolve(record);
+      });
+    });
   }
 
   async cancel(taskId: string): Promise<CancelOutcome> {
     const task = this.#inFlight.get(taskId);
+    if (!task && this.#shared) return this.#cancelElsewhere(this.#shared, taskId);
     if (!task || task.finishing) return { cancelled: false, record: task?.record ?? (await this.#results.get(taskId)) };
     await this.#stop(task, new TaskCancelledError(taskId));
     return { cancelled: true, record: task.record };
@@ -281,7 +294,7 @@ class TaskScheduler implements Scheduler {
     if (detached) return { taskId: existing.taskId, status: existing.status, result: existing.result };
     if (isFinished(existing.status)) return outcomeOf(existing);
     const task = this.#inFlight.get(existing.taskId);
-    if (!task) throw this.#unfinishedElsewhere(existing);
+    if (!task) return outcomeOf(await this.#finishedElsewhere(existing, Infinity, undefined));
     return outcomeOf(await task.done);
   }
 
@@ -315,7 +328,8 @@ class TaskScheduler implements Scheduler {
       } else if (isFinished(entry.status)) {
         record = entry;
       } else {
-        throw this.#unfinishedElsewhere(entry);
+        record = await this.#finishedElsewhere(entry, deadline - Date.now(), task.controller.signal);
+        if (!isFinished(record.status)) throw new TaskTimeoutError(`dependency '${clip(dep)}' did not finish within ${timeoutMs} ms`);
       }
       if (record.status !== 'SUCCESS') throw new DependencyFailedError(dep);
       results.set(dep, record.result);
@@ -455,9 +469,61 @@ class TaskScheduler implements Scheduler {
     this.#limiter.release();
   }
 
-  #unfinishedElsewhere(record: TaskRecord): Error {
-    // With the in-memory store every unfinished record is in flight here; a shared store (Redis) will
-    // wait on its notifications instead.
-    return new Error(`internal: task '${record.taskId}' is ${record.status} in the store but not in flight here`);
+  // --- Shared store (several replicas): tasks unfinished in the store but running on another replica.
+  // With the in-memory store every unfinished record is in flight here and none of this runs.
+
+  /**
+   * The record of a task unfinished on another replica once it has finished (or its current record
+   * when `timeoutMs` passes first). Throws a StoreUnavailableError if the record vanishes meanwhile.
+   */
+  async #finishedElsewhere(record: TaskRecord, timeoutMs: number, signal: AbortSignal | undefined): Promise<TaskRecord> {
+    if (!this.#shared) throw new Error(`internal: task '${record.taskId}' is ${record.status} in the store but not in flight here`);
+    const final = await this.#shared.waitForFinish(record.taskId, timeoutMs, signal);
+    if (!final) throw new StoreUnavailableError(`task '${clip(record.taskId)}' vanished from the store while it was awaited (expired, or Redis lost its data)`);
+    return final;
+  }
+
+  /** waitResult of a task not in flight here: it may be unfinished on another replica. */
+  async #waitElsewhere(taskId: string, ms: number): Promise<TaskRecord | undefined> {
+    const record = await this.#results.get(taskId);
+    if (!record || isFinished(record.status)) return record;
+    return this.#shared!.waitForFinish(taskId, ms);
+  }
+
+  /** CancelTask of a task not in flight here: asks its replica to cancel it and waits (briefly) for the outcome. */
+  async #cancelElsewhere(shared: SharedResultStore, taskId: string): Promise<CancelOutcome> {
+    const record = await this.#results.get(taskId);
+    if (!record || isFinished(record.status)) return { cancelled: false, record };
+    await shared.requestCancel(taskId);
+    const final = await shared.waitForFinish(taskId, REMOTE_CANCEL_WAIT_MS);
+    return { cancelled: final?.status === 'CANCELLED', record: final };
+  }
+
+  /** Another replica asked to cancel `taskId`: stop it if it runs here. */
+  #cancelRequested(taskId: string): void {
+    const task = this.#inFlight.get(taskId);
+    if (!task || task.finishing) return;
+    this.#stop(task, new TaskCancelledError(taskId)).catch((err: unknown) => this.#logger.error('cancelling a task failed', { taskId, err }));
+  }
+
+  /**
+   * Forgets an accepted task that will not run here: another replica took its id first (`final` is
+   * that task's record), or its PENDING record could not be stored.
+   */
+  #untrack(task: InFlightTask, final: TaskRecord): void {
+    this.#inFlight.delete(task.record.taskId);
+    this.#pending--;
+    this.#doneWaitingForDeps(task);
+    task.finishing = true;
+    task.settle(final);
+  }
+
+  /** The record a local waiter on `task` gets when its PENDING record could not be stored. */
+  #unstored(task: InFlightTask, err: unknown): TaskRecord {
+    const error = err instanceof TaskSchedulerError ? err : new StoreUnavailableError(describeThrown(err));
+    return withState(task.record, 'FAILED', error.message, { code: error.code, message: error.message }, undefined, Date.now());
   }
 }
+
+/** How long CancelTask waits for another replica to end the task it asked to cancel. */
+const REMOTE_CANCEL_WAIT_MS = 5_000;

@@ -1,0 +1,98 @@
+/**
+ * Lua scripts of the Redis result store: each lifecycle transition is one script, so it is atomic and
+ * costs one round trip. Values are a status letter (P R S F C) followed by the record's JSON, so a
+ * script reads the state without decoding JSON.
+ *
+ * Key layout under the prefix `p`: `p t:<id>` record, `p o:<replica>` set of ids the replica owns
+ * (unfinished), `p l:<replica>` lease (expires unless renewed), `p replicas` set of replicas holding
+ * ownership; channels `p d:<id>` (finished record) and `p cancel` (task ids to cancel).
+ */
+
+/** Shared Lua helpers: `terminal(letter)`, `put(key, value, ttl)`. */
+const HELPERS = `
+local function terminal(s) return s == 'S' or s == 'F' or s == 'C' end
+local function put(key, value, ttl)
+  if tonumber(ttl) > 0 then redis.call('SET', key, value, 'PX', ttl) else redis.call('SET', key, value) end
+end
+`;
+
+/**
+ * Insert if absent. KEYS: record, owner set. ARGV: value, ttl ms, id. Returns the existing value, or
+ * nil when stored (an unfinished record is then owned by the caller).
+ */
+export const INSERT_SCRIPT = `${HELPERS}
+local cur = redis.call('GET', KEYS[1])
+if cur then return cur end
+put(KEYS[1], ARGV[1], ARGV[2])
+if not terminal(string.sub(ARGV[1], 1, 1)) then redis.call('SADD', KEYS[2], ARGV[3]) end
+return false
+`;
+
+/**
+ * A transition by the record's owner. KEYS: record, owner set. ARGV: value, ttl ms, id, finish channel.
+ * Refused (returns the current value) when the record is already terminal, or unfinished and owned by
+ * another replica. A terminal value leaves the owner set and is published. Returns nil when stored.
+ */
+export const TRANSITION_SCRIPT = `${HELPERS}
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  if terminal(string.sub(cur, 1, 1)) then return cur end
+  if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return cur end
+end
+put(KEYS[1], ARGV[1], ARGV[2])
+if terminal(string.sub(ARGV[1], 1, 1)) then
+  if cur then redis.call('SREM', KEYS[2], ARGV[3]) end
+  -- Published even without a prior record: it may have been lost (Redis restarted without persistence)
+  -- while replicas still wait for it.
+  redis.call('PUBLISH', ARGV[4], ARGV[1])
+end
+return false
+`;
+
+/**
+ * Renews this replica's lease. KEYS: lease, replicas set. ARGV: lease ms, replica. Returns 1 when the
+ * lease was still held, 0 when it had run out (or never existed).
+ */
+export const RENEW_SCRIPT = `
+local held = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return held
+`;
+/**
+ * Ends the unfinished records of every replica whose lease has expired as FAILED
+ * `Owner replica lost: <replica>`, publishes them, and forgets the replica. KEYS: replicas set.
+ * ARGV: prefix, now (epoch ms), ttl ms, this replica, status code of the failure. Returns
+ * {replica, count} pairs, flattened.
+ */
+export const REAP_SCRIPT = `${HELPERS}
+local prefix = ARGV[1]
+local lost = {}
+for _, replica in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if replica ~= ARGV[4] and redis.call('EXISTS', prefix .. 'l:' .. replica) == 0 then
+    local owned = prefix .. 'o:' .. replica
+    local count = 0
+    for _, id in ipairs(redis.call('SMEMBERS', owned)) do
+      local key = prefix .. 't:' .. id
+      local cur = redis.call('GET', key)
+      if cur and not terminal(string.sub(cur, 1, 1)) then
+        local record = cjson.decode(string.sub(cur, 2))
+        local message = 'Owner replica lost: ' .. replica
+        record['status'] = 'FAILED'
+        record['result'] = message
+        record['failure'] = { code = tonumber(ARGV[5]), message = message }
+        record['finishedAt'] = tonumber(ARGV[2])
+        local value = 'F' .. cjson.encode(record)
+        put(key, value, ARGV[3])
+        redis.call('PUBLISH', prefix .. 'd:' .. id, value)
+        count = count + 1
+      end
+    end
+    redis.call('DEL', owned)
+    redis.call('SREM', KEYS[1], replica)
+    table.insert(lost, replica)
+    table.insert(lost, count)
+  end
+end
+return lost
+`;
