@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * Where things are. The harness compiles to dist/bench/ (see bench/tsconfig.json: rootDir is the
  * repository root, outDir dist), so the repository root is two levels above this compiled file.
@@ -15,3 +16,14 @@ export const BASELINE_MAIN = path.join(REPO_ROOT, 'dist', 'bench', 'baseline-ser
 
 /** The report the bench regenerates. */
 export const BENCHMARKS_MD = path.join(REPO_ROOT, 'BENCHMARKS.md');
+
+/**
+ * The node flags `npm start` runs the server with (package.json `config.nodeFlags`), so the bench
+ * measures the server as users start it.
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = readServerNodeFlags();
+
+function readServerNodeFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { config?: { nodeFlags?: string } };
+  return (manifest.config?.nodeFlags ?? '').split(/\s+/).filter((flag) => flag !== '');
+}

@@ -10,7 +10,7 @@ import { toAny } from '../src/args/encode-arg';
 import { createTaskSchedulerClient, type TaskSchedulerConnection } from '../src/client/create-client';
 import { shellQuote } from './h2load-runner';
 import { scrapeBaselineCounts, scrapeOurCounts, type CallCounts } from './metrics';
-import { BASELINE_MAIN, REPO_ROOT, SERVER_MAIN } from './paths';
+import { BASELINE_MAIN, REPO_ROOT, SERVER_MAIN, SERVER_NODE_FLAGS } from './paths';
 import { cpuSeconds, rssBytes } from './proc-stats';
 import { describeExit, startProcess, tail, type RunningProcess } from './process-runner';
 import { SUBMIT_TASK_PATH } from './grpc-frame';
@@ -116,6 +116,7 @@ export async function startOurServer(label: string, options: { metrics: boolean;
   const address = `127.0.0.1:${await freePort()}`;
   const metricsAddress = options.metrics ? `127.0.0.1:${await freePort()}` : undefined;
   const args = [
+    ...SERVER_NODE_FLAGS,
     SERVER_MAIN,
     '-a', address,
     '--log-dir', '',
@@ -125,7 +126,7 @@ export async function startOurServer(label: string, options: { metrics: boolean;
   ];
   const proc = startProcess(label, process.execPath, args, { cwd: REPO_ROOT });
   const connection = createTaskSchedulerClient(address);
-  const command = shellQuote(['node', path.relative(REPO_ROOT, SERVER_MAIN), ...args.slice(1)]);
+  const command = shellQuote(['node', ...SERVER_NODE_FLAGS, path.relative(REPO_ROOT, SERVER_MAIN), ...args.slice(SERVER_NODE_FLAGS.length + 1)]);
   const server: OurServer = {
     ...commonParts(label, proc, address, command, connection),
     metricsAddress,
@@ -144,14 +145,14 @@ export async function startOurServer(label: string, options: { metrics: boolean;
 }
 
 /** Starts the bare grpc-js baseline (bench/baseline-server.ts) and waits for its ready line. */
-export async function startBaselineServer(label: string): Promise<ServerUnderTest> {
+export async function startBaselineServer(label: string, nodeFlags: readonly string[] = []): Promise<ServerUnderTest> {
   const address = `127.0.0.1:${await freePort()}`;
   const countAddress = `127.0.0.1:${await freePort()}`;
-  const args = [BASELINE_MAIN, address, countAddress];
+  const args = [...nodeFlags, BASELINE_MAIN, address, countAddress];
   const proc = startProcess(label, process.execPath, args, { cwd: REPO_ROOT });
   const connection = createTaskSchedulerClient(address);
   const server: ServerUnderTest = {
-    ...commonParts(label, proc, address, shellQuote(['node', path.relative(REPO_ROOT, BASELINE_MAIN), address, countAddress]), connection),
+    ...commonParts(label, proc, address, shellQuote(['node', ...nodeFlags, path.relative(REPO_ROOT, BASELINE_MAIN), address, countAddress]), connection),
     counts: () => scrapeBaselineCounts(countAddress),
   };
   try {

@@ -2,11 +2,14 @@
  * a. Blocking `add` of two Int32Values (empty task_id: the server assigns ids) under h2load: our server
  * against the bare grpc-js baseline, runs interleaved (ours, baseline, ours, baseline…) so that machine
  * noise hits both alike. Measured with metrics on (they verify every call); the same runs with metrics
- * off, interleaved too, show what metrics cost.
+ * off, interleaved too, show what metrics cost. Our server runs with the node flags `npm start` uses
+ * (package.json config.nodeFlags); the baseline runs as a bare `node` process, and once more with our
+ * flags, so the report shows how much of the ratio the runtime flags account for.
  */
 import path from 'node:path';
 import { toAny } from '../../src/args/encode-arg';
 import { writeTaskRequestFrame } from '../grpc-frame';
+import { SERVER_NODE_FLAGS } from '../paths';
 import { cpuShare, measuredRun, type MeasuredRun } from '../measured-run';
 import { judge, info, type Scenario, type ScenarioContext, type ScenarioReport } from '../scenario';
 import { startBaselineServer, startOurServer, type ServerUnderTest } from '../servers';
@@ -34,7 +37,9 @@ export const addVsBaseline: Scenario = {
       servers.push(baseline);
       const oursOff = await startOurServer('ours (metrics off)', { metrics: false });
       servers.push(oursOff);
-      report.commands.push(ours.command, oursOff.command, baseline.command);
+      const baselineFlagged = SERVER_NODE_FLAGS.length > 0 ? await startBaselineServer(`baseline (${SERVER_NODE_FLAGS.join(' ')})`, SERVER_NODE_FLAGS) : undefined;
+      if (baselineFlagged) servers.push(baselineFlagged);
+      report.commands.push(ours.command, oursOff.command, baseline.command, ...(baselineFlagged ? [baselineFlagged.command] : []));
 
       const load = (requests: number, name: string) => ({
         requests,
@@ -59,11 +64,13 @@ export const addVsBaseline: Scenario = {
       const oursRuns: MeasuredRun[] = [];
       const baselineRuns: MeasuredRun[] = [];
       const offRuns: MeasuredRun[] = [];
+      const flaggedRuns: MeasuredRun[] = [];
       for (let i = 0; i < config.throughputRuns; i++) {
         ctx.log(` round ${i + 1}/${config.throughputRuns}`);
         oursRuns.push(await run(ours, 'ours', config.addRequests));
         baselineRuns.push(await run(baseline, 'baseline', config.addRequests));
         offRuns.push(await run(oursOff, 'ours-metrics-off', config.addRequests));
+        if (baselineFlagged) flaggedRuns.push(await run(baselineFlagged, 'baseline-flagged', config.addRequests));
       }
 
       const rps = (runs: MeasuredRun[]) => median(runs.map((r) => r.h2load.reqPerSec));
@@ -87,6 +94,13 @@ export const addVsBaseline: Scenario = {
         info('metrics on/off throughput (cost of metrics)', formatRatio(rps(oursRuns) / rps(offRuns))),
         info('server CPU per request: ours on / ours off / baseline', `${cpuPerRequest(oursRuns)} / ${cpuPerRequest(offRuns)} / ${cpuPerRequest(baselineRuns)}`),
       );
+      if (baselineFlagged) {
+        report.figures.push(
+          info(`baseline with our node flags (${SERVER_NODE_FLAGS.join(' ')}): throughput, p99`, `${formatInt(rps(flaggedRuns))} req/s, ${formatMs(p99(flaggedRuns))}`),
+          info('  throughput / p99 ours vs that baseline', `${formatRatio(rps(oursRuns) / rps(flaggedRuns))} / ${formatRatio(p99(oursRuns) / p99(flaggedRuns))}`),
+        );
+        report.notes.push(`req/s per run, baseline with our node flags: ${formatRuns(flaggedRuns.map((r) => r.h2load.reqPerSec))}`);
+      }
       report.notes.push(
         `req/s per run: ours ${formatRuns(oursRuns.map((r) => r.h2load.reqPerSec))}; baseline ${formatRuns(baselineRuns.map((r) => r.h2load.reqPerSec))}; ours metrics off ${formatRuns(offRuns.map((r) => r.h2load.reqPerSec))}`,
         `p99 per run: ours ${formatRuns(oursRuns.map((r) => r.h2load.latency!.p99Ms), formatMs)}; baseline ${formatRuns(baselineRuns.map((r) => r.h2load.latency!.p99Ms), formatMs)}; ours metrics off ${formatRuns(offRuns.map((r) => r.h2load.latency!.p99Ms), formatMs)}`,
