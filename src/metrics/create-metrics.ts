@@ -6,6 +6,7 @@ import type { ResultStore } from '../results/result-store';
 import type { TaskRecord } from '../results/task-record';
 import { formatListenAddress, parseListenAddress } from '../server/listen-address';
 import type { TaskPool } from '../tasks/pool/task-pool';
+import { PairTally } from './pair-tally';
 
 /** What the metrics read from. */
 export interface MetricsSources {
@@ -36,7 +37,19 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
 
-  const tasks = new Counter({ name: 'task_scheduler_tasks_total', help: 'Finished tasks by method and outcome', labelNames: ['method', 'status'] as const, registers: [registry] });
+  // Counters are tallied as plain numbers per call and copied into prom-client at scrape (see PairTally).
+  const finished = new PairTally();
+  const callTally = new PairTally();
+  new Counter({
+    name: 'task_scheduler_tasks_total',
+    help: 'Finished tasks by method and outcome',
+    labelNames: ['method', 'status'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [method, status, count] of finished.entries()) this.inc({ method, status }, count);
+    },
+  });
   const duration = new Histogram({
     name: 'task_scheduler_task_duration_seconds',
     help: 'Run time of tasks that started (RUNNING to finished), by method',
@@ -44,7 +57,16 @@ export function createMetrics(sources: MetricsSources): Metrics {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
     registers: [registry],
   });
-  const calls = new Counter({ name: 'task_scheduler_grpc_requests_total', help: 'gRPC calls by RPC and status code', labelNames: ['rpc', 'code'] as const, registers: [registry] });
+  new Counter({
+    name: 'task_scheduler_grpc_requests_total',
+    help: 'gRPC calls by RPC and status code',
+    labelNames: ['rpc', 'code'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [rpc, code, count] of callTally.entries()) this.inc({ rpc, code }, count);
+    },
+  });
 
   const stats = () => sources.scheduler().stats();
   new Gauge({ name: 'task_scheduler_tasks_running', help: 'Tasks running now', registers: [registry], collect() { this.set(stats().running); } });
@@ -64,22 +86,20 @@ export function createMetrics(sources: MetricsSources): Metrics {
   new Gauge({ name: 'task_scheduler_results_bytes', help: 'Approximate bytes held by the result store', registers: [registry], async collect() { this.set((await sources.results.stats()).bytes); } });
   new Gauge({ name: 'task_scheduler_worker_pool_busy', help: 'Worker-pool tasks running or queued', registers: [registry], collect() { this.set(sources.pool?.busy ?? 0); } });
 
-  // Labelled children, looked up once per label set: prom-client would hash the labels on every call.
-  const taskChildren = new Map<string, { inc(): void }>();
+  // The histogram's labelled child per method, looked up by the method's own (registry-interned) string.
   const durationChildren = new Map<string, { observe(value: number): void }>();
-  const callChildren = new Map<string, { inc(): void }>();
 
   let http: HttpServer | undefined;
   return {
     registry,
     observer: {
       taskFinished(record: TaskRecord, runMs: number | undefined): void {
-        cached(taskChildren, `${record.method}\u0000${record.status}`, () => tasks.labels(record.method, record.status)).inc();
+        finished.add(record.method, record.status);
         if (runMs !== undefined) cached(durationChildren, record.method, () => duration.labels(record.method)).observe(runMs / 1000);
       },
     },
     countCall(rpc: string, code: string): void {
-      cached(callChildren, `${rpc}\u0000${code}`, () => calls.labels(rpc, code)).inc();
+      callTally.add(rpc, code);
     },
     async listen(address: string): Promise<string> {
       const { host, port } = parseListenAddress(address);
