@@ -3,7 +3,23 @@ import Long from 'long';
 import { arg } from '../../src/args/arg-value';
 import { encodeArg, toAny } from '../../src/args/encode-arg';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
+import { readdirSync, readFileSync } from 'node:fs';
+import { POOL_THREAD_NICE } from '../../src/tasks/pool/pool-protocol';
 import { expectGrpcError, startTestServer, Status, type TestServer } from '../helpers/start-server';
+
+/** Nice value of each thread of this process (Linux /proc: field 19 of /proc/self/task/<tid>/stat). */
+function threadNiceValues(): Map<number, number> {
+  const nice = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      nice.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // the thread ended while we looked
+    }
+  }
+  return nice;
+}
 
 const ms = (n: number): Long => Long.fromNumber(n, true);
 let server: TestServer;
@@ -28,6 +44,15 @@ test('fib runs on a worker: add and GetResult answer while two fib(35) run', asy
   expect(fibsDone).toBe(0); // answered while both fibs were still running
   expect(elapsed).toBeLessThan(1000); // inline, fib(35) would block for seconds; the benchmark tracks the real figure
   expect((await Promise.all(fibs)).map((r) => r.result)).toEqual(['9227465', '9227465']);
+});
+
+(process.platform === 'linux' ? test : test.skip)('pool threads run at a lower CPU priority than the event loop (Linux)', async () => {
+  const before = [...threadNiceValues().values()].filter((n) => n === POOL_THREAD_NICE).length;
+  const fibs = [1, 2].map(() => server.client.submitTask({ method: 'fib', args: [toAny(32)] }));
+  await Promise.all(fibs);
+  const nice = threadNiceValues();
+  expect(nice.get(process.pid)).toBe(0); // the main thread (tid = pid) keeps its priority
+  expect([...nice.values()].filter((n) => n === POOL_THREAD_NICE).length).toBeGreaterThanOrEqual(Math.max(before, 2));
 });
 
 test('arguments cross the thread boundary intact (64-bit integers stay Longs) and deps are visible', async () => {

@@ -51,3 +51,11 @@ function reviveArg(value: ArgValue): ArgValue {
       return value;
   }
 }
+
+/**
+ * Nice value of pool threads. With as many pool threads as cores, CPU-bound tasks would otherwise share
+ * every core equally with the event loop, and calls would wait for time slices behind them (bench e:
+ * add p99 under fib load). At nice 10 the kernel gives the event-loop thread ~9× their weight whenever
+ * it has work; when it is idle the pool still gets every core.
+ */
+export const POOL_THREAD_NICE = 10;

@@ -3,14 +3,28 @@
  * registry the way the main thread does — built-ins, plugins, user task modules — and runs sync tasks
  * by name, so a task behaves the same inline and pooled.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { describeThrown, InvalidArgumentsError } from '../../errors';
 import { loadPlugin } from '../../plugins/load-plugins';
 import { registerBuiltinTasks } from '../builtins';
 import type { TaskContext } from '../task-context';
 import { defaultRegistry } from '../task-registry';
-import { reviveArgs, type PoolReply, type PoolRequest, type PoolWorkerData } from './pool-protocol';
+import { POOL_THREAD_NICE, reviveArgs, type PoolReply, type PoolRequest, type PoolWorkerData } from './pool-protocol';
 
+/** Lowers this thread's CPU priority to {@link POOL_THREAD_NICE} (Linux: setpriority on the thread id). */
+function lowerThreadPriority(): void {
+  try {
+    // "/proc/thread-self" links to "<pid>/task/<tid>"; on Linux setpriority(PRIO_PROCESS, tid) is per thread.
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, POOL_THREAD_NICE);
+  } catch {
+    // No /proc (not Linux) or not permitted: the thread keeps the default priority.
+  }
+}
+
+lowerThreadPriority();
 const data = workerData as PoolWorkerData;
 const registry = defaultRegistry;
 /** Why a plugin or module could not load here, by file: its tasks then answer with this reason. */
