@@ -11,6 +11,8 @@ export interface BenchConfig {
   readonly runs: number;
   /** Measured runs per variant of the h2load throughput scenarios (a, b): noisier, so more of them. */
   readonly throughputRuns: number;
+  /** a: pause before each measured run, so the previous server's background GC work has settled. */
+  readonly settleMs: number;
   /** Whether goals are judged (full) or only printed (quick: counts too small to mean anything). */
   readonly assertGoals: boolean;
   /** h2load connections and streams per connection (4 × 64 keeps ~256 calls in flight). */
@@ -55,6 +57,7 @@ export const FULL: BenchConfig = Object.freeze({
   mode: 'full',
   runs: 3,
   throughputRuns: 5,
+  settleMs: 1500,
   assertGoals: true,
   clients: 4,
   streams: 64,
@@ -86,6 +89,7 @@ export const QUICK: BenchConfig = Object.freeze({
   mode: 'quick',
   runs: 1,
   throughputRuns: 1,
+  settleMs: 100,
   assertGoals: false,
   addRequests: 5_000,
   warmupRequests: 1_000,

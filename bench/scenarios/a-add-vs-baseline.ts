@@ -7,6 +7,7 @@
  * flags, so the report shows how much of the ratio the runtime flags account for.
  */
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { toAny } from '../../src/args/encode-arg';
 import { writeTaskRequestFrame } from '../grpc-frame';
 import { SERVER_NODE_FLAGS } from '../paths';
@@ -65,12 +66,22 @@ export const addVsBaseline: Scenario = {
       const baselineRuns: MeasuredRun[] = [];
       const offRuns: MeasuredRun[] = [];
       const flaggedRuns: MeasuredRun[] = [];
+      const variants: { server: ServerUnderTest; name: string; runs: MeasuredRun[] }[] = [
+        { server: ours, name: 'ours', runs: oursRuns },
+        { server: baseline, name: 'baseline', runs: baselineRuns },
+        { server: oursOff, name: 'ours-metrics-off', runs: offRuns },
+        ...(baselineFlagged ? [{ server: baselineFlagged, name: 'baseline-flagged', runs: flaggedRuns }] : []),
+      ];
       for (let i = 0; i < config.throughputRuns; i++) {
         ctx.log(` round ${i + 1}/${config.throughputRuns}`);
-        oursRuns.push(await run(ours, 'ours', config.addRequests));
-        baselineRuns.push(await run(baseline, 'baseline', config.addRequests));
-        offRuns.push(await run(oursOff, 'ours-metrics-off', config.addRequests));
-        if (baselineFlagged) flaggedRuns.push(await run(baselineFlagged, 'baseline-flagged', config.addRequests));
+        // The order rotates each round, and each run starts after a pause: a server that just ran keeps
+        // a core busy for a while (concurrent sweeping, the memory reducer), which would otherwise tax
+        // whichever variant always came next.
+        for (let k = 0; k < variants.length; k++) {
+          const variant = variants[(i + k) % variants.length]!;
+          await sleep(config.settleMs);
+          variant.runs.push(await run(variant.server, variant.name, config.addRequests));
+        }
       }
 
       const rps = (runs: MeasuredRun[]) => median(runs.map((r) => r.h2load.reqPerSec));

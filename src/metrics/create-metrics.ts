@@ -38,34 +38,14 @@ export function createMetrics(sources: MetricsSources): Metrics {
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
 
   // Counters are tallied as plain numbers per call and copied into prom-client at scrape (see PairTally).
-  const finished = new PairTally();
-  const callTally = new PairTally();
-  new Counter({
-    name: 'task_scheduler_tasks_total',
-    help: 'Finished tasks by method and outcome',
-    labelNames: ['method', 'status'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [method, status, count] of finished.entries()) this.inc({ method, status }, count);
-    },
-  });
+  const finished = tallyCounter(registry, 'task_scheduler_tasks_total', 'Finished tasks by method and outcome', ['method', 'status']);
+  const callTally = tallyCounter(registry, 'task_scheduler_grpc_requests_total', 'gRPC calls by RPC and status code', ['rpc', 'code']);
   const duration = new Histogram({
     name: 'task_scheduler_task_duration_seconds',
     help: 'Run time of tasks that started (RUNNING to finished), by method',
     labelNames: ['method'] as const,
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
     registers: [registry],
-  });
-  new Counter({
-    name: 'task_scheduler_grpc_requests_total',
-    help: 'gRPC calls by RPC and status code',
-    labelNames: ['rpc', 'code'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [rpc, code, count] of callTally.entries()) this.inc({ rpc, code }, count);
-    },
   });
 
   const stats = () => sources.scheduler().stats();
@@ -137,4 +117,21 @@ function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
     map.set(key, value);
   }
   return value;
+}
+
+/** A counter with two labels whose values live in a {@link PairTally}, read into prom-client at scrape. */
+function tallyCounter(registry: Registry, name: string, help: string, labelNames: readonly [string, string]): PairTally {
+  const tally = new PairTally();
+  const [first, second] = labelNames;
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [a, b, count] of tally.entries()) this.inc({ [first]: a, [second]: b }, count);
+    },
+  });
+  return tally;
 }
