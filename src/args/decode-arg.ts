@@ -254,15 +254,15 @@ type WrapperName = Exclude<ArgTypeName, 'taskscheduler.ListValue' | 'taskschedul
 
 /** A google.protobuf wrapper: field 1 holds the value; absent means the type's zero. */
 function readWrapper(name: WrapperName, reader: BinaryReader, end: number, limits: DecodeLimits): ArgValue {
-  let value: ArgValue = zeroOf(name);
+  const fieldTag = fieldTagOf(name);
+  let value: ArgValue | undefined;
   while (reader.pos < end) {
     const tag = reader.uint32();
-    const read = tag === fieldTagOf(name) ? readWrapped(name, reader, limits) : undefined;
-    if (read) value = read;
+    if (tag === fieldTag) value = readWrapped(name, reader, limits);
     else if (!skipUnknown(reader, tag)) break;
   }
   if (reader.pos > end) throw new RangeError('premature EOF');
-  return value;
+  return value ?? zeroOf(name);
 }
 
 function fieldTagOf(name: WrapperName): number {
