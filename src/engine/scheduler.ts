@@ -27,7 +27,8 @@ import { ConcurrencyLimiter } from './concurrency-limiter';
 import type { CancelOutcome, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerObserver, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { failedWith, outcomeOf, overtime, type Terminal } from './task-outcome';
-import { argsDigest, identityMismatch } from './task-identity';
+import { canonicalJson } from '../args/canonical-json';
+import { digestOfCanonicalJson, identityMismatch } from './task-identity';
 import { newTaskId } from './task-id';
 import { untilAborted, waitUntil } from './wait-until';
 
@@ -169,10 +170,12 @@ class TaskScheduler implements Scheduler {
     if (request.deps.includes(taskId)) {
       throw new InvalidArgumentsError(`task '${clip(taskId)}' lists itself in deps`);
     }
+    // Built once per request: the digest is made from it, and the task may use it (TaskContext.argsJson).
+    const argsJson = canonicalJson(request.args);
     const identity = {
       method: definition.name, // the registry's string, shared by every record of this method
       deps: request.deps.length === 0 ? NO_DEPS : request.deps,
-      argsDigest: argsDigest(request.args),
+      argsDigest: digestOfCanonicalJson(argsJson),
       injectDependencyResults: request.injectDependencyResults ?? false,
     };
     const detached = request.detached ?? false;
@@ -219,10 +222,10 @@ class TaskScheduler implements Scheduler {
     if (this.#observer?.taskAccepted) this.#observeAccepted(record, request.args);
     if (detached) {
       // Let the PENDING answer go out before a synchronous task takes the thread.
-      setImmediate(() => void this.#run(task, definition, request, dependencies));
+      setImmediate(() => void this.#run(task, definition, request, argsJson, dependencies));
       return { taskId, status: 'PENDING', result: '' };
     }
-    return outcomeOf(await this.#run(task, definition, request, dependencies));
+    return outcomeOf(await this.#run(task, definition, request, argsJson, dependencies));
   }
 
   async getResult(taskId: string): Promise<TaskRecord | undefined> {
@@ -338,7 +341,13 @@ class TaskScheduler implements Scheduler {
   }
 
   /** Runs an accepted task to its end; resolves with its final record (never rejects). */
-  async #run(task: InFlightTask, definition: TaskDefinition, request: SubmitRequest, dependencies: Map<string, DependencyState> | undefined): Promise<TaskRecord> {
+  async #run(
+    task: InFlightTask,
+    definition: TaskDefinition,
+    request: SubmitRequest,
+    argsJson: string,
+    dependencies: Map<string, DependencyState> | undefined,
+  ): Promise<TaskRecord> {
     const taskId = task.record.taskId;
     try {
       const dependencyResults = dependencies ? await this.#awaitDependencies(task, request, dependencies) : NO_DEPENDENCY_RESULTS;
@@ -359,10 +368,17 @@ class TaskScheduler implements Scheduler {
       // An inline sync task finishes before anything else can look, so RUNNING is not stored for it.
       // Otherwise not awaited: the transition is visible locally at once; the store catches up in order.
       if (!inline) this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId, err }));
-      const ctx: TaskContext = { taskId, method: definition.name, dependencyResults, signal: inline ? NEVER_ABORTED : task.controller.signal };
-      const args = request.injectDependencyResults && request.deps.length > 0
+      const injected = request.injectDependencyResults === true && request.deps.length > 0;
+      const args = injected
         ? [...request.deps.map((dep): ArgValue => ({ kind: 'string', value: dependencyResults.get(dep)! })), ...request.args]
         : request.args;
+      const ctx: TaskContext = {
+        taskId,
+        method: definition.name,
+        dependencyResults,
+        signal: inline ? NEVER_ABORTED : task.controller.signal,
+        argsJson: injected ? undefined : argsJson, // the JSON of request.args, not of the injected list
+      };
       const timeoutMs = request.executionTimeoutMs || this.#executionTimeoutMs;
       let result: unknown;
       if (definition.kind === 'async') {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ArgValue } from '../args/arg-value';
 import { canonicalJson } from '../args/canonical-json';
 
@@ -10,8 +10,16 @@ const MAX_INLINE_DIGEST = 64;
  * whatever their wire order (maps are canonicalised).
  */
 export function argsDigest(args: readonly ArgValue[]): string {
-  const json = canonicalJson(args);
-  return json.length <= MAX_INLINE_DIGEST ? json : `sha256:${createHash('sha256').update(json).digest('base64')}`;
+  return digestOfCanonicalJson(canonicalJson(args));
+}
+
+/**
+ * {@link argsDigest} from the arguments' canonical JSON, for a caller that needs the JSON itself too
+ * (the engine hands it to the task, so `echo` does not build it a second time).
+ */
+export function digestOfCanonicalJson(json: string): string {
+  // One-shot crypto.hash: no Hash object per call (the JSON is hashed as UTF-8, as Hash#update did).
+  return json.length <= MAX_INLINE_DIGEST ? json : `sha256:${hash('sha256', json, 'base64')}`;
 }
 
 /** Why two requests for one task id differ, or undefined when they are the same task. */

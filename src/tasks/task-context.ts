@@ -11,4 +11,11 @@ export interface TaskContext {
    * their work when it fires (pass it to timers, fetches, streams…).
    */
   readonly signal: AbortSignal;
+  /**
+   * The canonical JSON of `args` (SPEC §5b; what `canonicalJson(args)` returns) when the engine has it at
+   * hand — it builds it for the idempotency digest — so a task that returns or hashes its arguments need
+   * not build it again: `ctx.argsJson ?? canonicalJson(args)`. Undefined when the task's arguments are
+   * not the request's (dependency results injected) and in worker threads.
+   */
+  readonly argsJson?: string | undefined;
 }

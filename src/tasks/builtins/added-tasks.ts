@@ -7,8 +7,9 @@ import { integerParam, MAX_DELAY_MS, sleep } from '../task-args';
 import type { TaskRegistry } from '../task-registry';
 import { asyncTask, syncTask } from '../task-registry';
 
-function echo(args: readonly ArgValue[]): string {
-  return canonicalJson(args);
+function echo(args: readonly ArgValue[], ctx: TaskContext): string {
+  // The engine built this text for the idempotency digest already (see TaskContext.argsJson).
+  return ctx.argsJson ?? canonicalJson(args);
 }
 
 function concat(args: readonly ArgValue[]): string {
