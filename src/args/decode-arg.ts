@@ -235,13 +235,13 @@ function readValue(code: number, reader: BinaryReader, buf: Uint8Array, end: num
       case 'taskscheduler.MapValue':
         return readMap(reader, buf, end, enter(depth, limits), limits);
       case 'google.protobuf.Value':
-        return readJsonValue(reader, end - reader.pos, depth, limits);
+        return readJsonValue(reader, buf, end - reader.pos, depth, limits);
       case 'google.protobuf.Struct':
-        return readJsonStruct(reader, end - reader.pos, enter(depth, limits), limits);
+        return readJsonStruct(reader, buf, end - reader.pos, enter(depth, limits), limits);
       case 'google.protobuf.ListValue':
-        return readJsonList(reader, end - reader.pos, enter(depth, limits), limits);
+        return readJsonList(reader, buf, end - reader.pos, enter(depth, limits), limits);
       default:
-        return readWrapper(name, reader, end, limits);
+        return readWrapper(name, reader, buf, end, limits);
     }
   } catch (err) {
     if (err instanceof DecodeFailure) throw err;
@@ -253,12 +253,12 @@ function readValue(code: number, reader: BinaryReader, buf: Uint8Array, end: num
 type WrapperName = Exclude<ArgTypeName, 'taskscheduler.ListValue' | 'taskscheduler.MapValue' | 'google.protobuf.Value' | 'google.protobuf.Struct' | 'google.protobuf.ListValue'>;
 
 /** A google.protobuf wrapper: field 1 holds the value; absent means the type's zero. */
-function readWrapper(name: WrapperName, reader: BinaryReader, end: number, limits: DecodeLimits): ArgValue {
+function readWrapper(name: WrapperName, reader: BinaryReader, buf: Uint8Array, end: number, limits: DecodeLimits): ArgValue {
   const fieldTag = fieldTagOf(name);
   let value: ArgValue | undefined;
   while (reader.pos < end) {
     const tag = reader.uint32();
-    if (tag === fieldTag) value = readWrapped(name, reader, limits);
+    if (tag === fieldTag) value = readWrapped(name, reader, buf, limits);
     else if (!skipUnknown(reader, tag)) break;
   }
   if (reader.pos > end) throw new RangeError('premature EOF');
@@ -305,7 +305,7 @@ function zeroOf(name: WrapperName): ArgValue {
 }
 
 /** The value of field 1, the reader just past its tag. */
-function readWrapped(name: WrapperName, reader: BinaryReader, limits: DecodeLimits): ArgValue {
+function readWrapped(name: WrapperName, reader: BinaryReader, buf: Uint8Array, limits: DecodeLimits): ArgValue {
   switch (name) {
     case 'google.protobuf.Int32Value':
       return { kind: 'int32', value: reader.int32() };
@@ -323,7 +323,7 @@ function readWrapped(name: WrapperName, reader: BinaryReader, limits: DecodeLimi
       return { kind: 'bool', value: reader.bool() };
     case 'google.protobuf.StringValue':
       // Strict UTF-8: SPEC §2 rejects bad UTF-8 rather than replacing it. Sized on its bytes first.
-      return { kind: 'string', value: decodeUtf8Strict(sizedBytes(reader, 'string', limits)) };
+      return { kind: 'string', value: readString(reader, buf, 'string', limits) };
     case 'google.protobuf.BytesValue':
       return { kind: 'bytes', value: sizedBytes(reader, 'bytes', limits) };
     default:
@@ -353,11 +353,11 @@ function readList(reader: BinaryReader, buf: Uint8Array, end: number, depth: num
 
 /** The body of a taskscheduler.MapValue; `depth` already counts the map itself. */
 function readMap(reader: BinaryReader, buf: Uint8Array, end: number, depth: number, limits: DecodeLimits): ArgValue {
-  // First the entries' framing: key → where its value lies. A repeated key keeps its first place and its
-  // last value, and values are decoded only afterwards, so an overwritten one is never decoded (as with
-  // the generated codec, which builds the whole map before anything looks at an Any).
-  const spans = new Map<string, number>();
-  const bounds: number[] = [];
+  // One pass, each value decoded as its entry is read (no side table of spans: bench b). A repeated key
+  // keeps its first place and its last value (Map#set). As with the generated codec, which builds the
+  // whole map before anything looks at an Any, a value that is overwritten later must not fail the
+  // map: such a failure is dropped when the key comes again with a value (looked up on the error path only).
+  const out = new Map<string, ArgValue>();
   while (reader.pos < end) {
     const tag = reader.uint32();
     if (tag !== TAG_FIELD1_LEN) {
@@ -371,7 +371,7 @@ function readMap(reader: BinaryReader, buf: Uint8Array, end: number, depth: numb
     while (reader.pos < entryEnd) {
       const entryTag = reader.uint32();
       if (entryTag === TAG_FIELD1_LEN) {
-        key = decodeUtf8Strict(sizedBytes(reader, 'key', limits));
+        key = readString(reader, buf, 'key', limits);
       } else if (entryTag === TAG_FIELD2_LEN) {
         valueEnd = delimitedEnd(reader, entryEnd);
         valueStart = reader.pos;
@@ -381,26 +381,61 @@ function readMap(reader: BinaryReader, buf: Uint8Array, end: number, depth: numb
       }
     }
     if (reader.pos > entryEnd) throw new RangeError('premature EOF');
-    reader.pos = entryEnd;
     // An entry without a value is dropped, as the generated codec does.
     if (valueStart >= 0) {
-      spans.set(key, bounds.length);
-      bounds.push(valueStart, valueEnd);
-      if (spans.size > limits.maxMapEntries) failEntries(limits);
+      reader.pos = valueStart;
+      let value: ArgValue;
+      try {
+        value = readAny(reader, buf, valueEnd, depth, limits);
+      } catch (err) {
+        if (!keyComesAgain(buf, entryEnd, end, key)) throw atSegment(err, fieldSegment(key));
+        value = OVERWRITTEN; // holds the key's first place until its last value replaces it
+      }
+      out.set(key, value);
+      if (out.size > limits.maxMapEntries) failEntries(limits);
     }
+    reader.pos = entryEnd;
   }
   if (reader.pos > end) throw new RangeError('premature EOF');
-  const out = new Map<string, ArgValue>();
-  for (const [key, at] of spans) {
-    reader.pos = bounds[at]!;
-    try {
-      out.set(key, readAny(reader, buf, bounds[at + 1]!, depth, limits));
-    } catch (err) {
-      throw atSegment(err, fieldSegment(key));
-    }
-  }
   reader.pos = end;
   return { kind: 'map', value: out };
+}
+
+/** Placeholder for a map value that failed to decode and is overwritten by a later entry. */
+const OVERWRITTEN: ArgValue = Object.freeze({ kind: 'null', value: null });
+
+/**
+ * Whether a MapValue entry after `from` (up to `end`) has key `key` and a value, i.e. overwrites it.
+ * Error path only; malformed framing answers false (the caller then reports its own failure).
+ */
+function keyComesAgain(buf: Uint8Array, from: number, end: number, key: string): boolean {
+  const reader = new BinaryReader(buf, decodeUtf8Strict);
+  reader.pos = from;
+  try {
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      if (tag !== TAG_FIELD1_LEN) {
+        if (!skipUnknown(reader, tag)) return false;
+        continue;
+      }
+      const entryEnd = delimitedEnd(reader, end);
+      let entryKey = '';
+      let hasValue = false;
+      while (reader.pos < entryEnd) {
+        const entryTag = reader.uint32();
+        if (entryTag === TAG_FIELD1_LEN) entryKey = reader.string();
+        else if (entryTag === TAG_FIELD2_LEN) {
+          reader.pos = delimitedEnd(reader, entryEnd);
+          hasValue = true;
+        } else if (!skipUnknown(reader, entryTag)) break;
+      }
+      if (hasValue && entryKey === key) return true;
+      reader.pos = entryEnd;
+    }
+  } catch {
+    // Malformed framing further on: not an overwrite.
+  }
+  return false;
 }
 
 /** Depth of a container opened at `depth`; fails past the limit. */
@@ -408,6 +443,33 @@ function enter(depth: number, limits: DecodeLimits): number {
   const inner = depth + 1;
   if (inner > limits.maxDepth) fail(`nesting deeper than the limit of ${limits.maxDepth} (--max-arg-depth)`);
   return inner;
+}
+
+/**
+ * Strings up to this many bytes are decoded in JavaScript when they are ASCII (keys, short values):
+ * ~3× cheaper than a TextDecoder call. Kept under V8's 13-character minimum for a rope, so the
+ * character-by-character result is one flat string.
+ */
+const SHORT_STRING_BYTES = 12;
+
+/** A length-delimited UTF-8 string (strict), refused past `--max-string-bytes`; `buf` is the reader's bytes. */
+function readString(reader: BinaryReader, buf: Uint8Array, what: string, limits: DecodeLimits): string {
+  const length = reader.uint32();
+  const start = reader.pos;
+  const end = start + length;
+  if (end > reader.len) throw new RangeError('premature EOF');
+  if (length > limits.maxStringBytes) failSize(what, length, limits);
+  reader.pos = end;
+  if (length <= SHORT_STRING_BYTES) {
+    let out = '';
+    for (let i = start; i < end; i++) {
+      const byte = buf[i]!;
+      if (byte >= 0x80) return decodeUtf8Strict(buf.subarray(start, end));
+      out += String.fromCharCode(byte);
+    }
+    return out;
+  }
+  return decodeUtf8Strict(buf.subarray(start, end));
 }
 
 /** A length-delimited field's bytes (a view, no copy), refused past `--max-string-bytes`. */
@@ -434,7 +496,7 @@ const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
 
 /** Reads a google.protobuf.Value occupying `length` bytes at the reader's position. */
-function readJsonValue(reader: BinaryReader, length: number, depth: number, limits: DecodeLimits): ArgValue {
+function readJsonValue(reader: BinaryReader, buf: Uint8Array, length: number, depth: number, limits: DecodeLimits): ArgValue {
   const end = reader.pos + length;
   let result: ArgValue | undefined;
   while (reader.pos < end) {
@@ -445,13 +507,13 @@ function readJsonValue(reader: BinaryReader, length: number, depth: number, limi
     } else if (field === 2 && wireType === WIRE_FIXED64) {
       result = { kind: 'double', value: reader.double() };
     } else if (field === 3 && wireType === WIRE_LEN) {
-      result = { kind: 'string', value: decodeUtf8Strict(sizedBytes(reader, 'string', limits)) };
+      result = { kind: 'string', value: readString(reader, buf, 'string', limits) };
     } else if (field === 4 && wireType === WIRE_VARINT) {
       result = { kind: 'bool', value: reader.bool() };
     } else if (field === 5 && wireType === WIRE_LEN) {
-      result = readJsonStruct(reader, reader.uint32(), enter(depth, limits), limits);
+      result = readJsonStruct(reader, buf, reader.uint32(), enter(depth, limits), limits);
     } else if (field === 6 && wireType === WIRE_LEN) {
-      result = readJsonList(reader, reader.uint32(), enter(depth, limits), limits);
+      result = readJsonList(reader, buf, reader.uint32(), enter(depth, limits), limits);
     } else {
       reader.skip(wireType, field);
     }
@@ -461,7 +523,7 @@ function readJsonValue(reader: BinaryReader, length: number, depth: number, limi
 }
 
 /** Reads the body of a google.protobuf.Struct; `depth` already counts the struct itself. */
-function readJsonStruct(reader: BinaryReader, length: number, depth: number, limits: DecodeLimits): ArgValue {
+function readJsonStruct(reader: BinaryReader, buf: Uint8Array, length: number, depth: number, limits: DecodeLimits): ArgValue {
   const end = reader.pos + length;
   const out = new Map<string, ArgValue>();
   while (reader.pos < end) {
@@ -478,11 +540,11 @@ function readJsonStruct(reader: BinaryReader, length: number, depth: number, lim
     while (reader.pos < entryEnd) {
       const [entryField, entryWire] = reader.tag();
       if (entryField === 1 && entryWire === WIRE_LEN) {
-        key = decodeUtf8Strict(sizedBytes(reader, 'key', limits));
+        key = readString(reader, buf, 'key', limits);
       } else if (entryField === 2 && entryWire === WIRE_LEN) {
         const valueLength = reader.uint32();
         try {
-          value = readJsonValue(reader, valueLength, depth, limits);
+          value = readJsonValue(reader, buf, valueLength, depth, limits);
         } catch (err) {
           throw atSegment(err, fieldSegment(key));
         }
@@ -500,7 +562,7 @@ function readJsonStruct(reader: BinaryReader, length: number, depth: number, lim
 }
 
 /** Reads the body of a google.protobuf.ListValue; `depth` already counts the list itself. */
-function readJsonList(reader: BinaryReader, length: number, depth: number, limits: DecodeLimits): ArgValue {
+function readJsonList(reader: BinaryReader, buf: Uint8Array, length: number, depth: number, limits: DecodeLimits): ArgValue {
   const end = reader.pos + length;
   const out: ArgValue[] = [];
   while (reader.pos < end) {
@@ -511,7 +573,7 @@ function readJsonList(reader: BinaryReader, length: number, depth: number, limit
     }
     const valueLength = reader.uint32();
     try {
-      out.push(readJsonValue(reader, valueLength, depth, limits));
+      out.push(readJsonValue(reader, buf, valueLength, depth, limits));
     } catch (err) {
       throw atSegment(err, `.values[${out.length}]`);
     }

@@ -170,6 +170,33 @@ describe('taskscheduler.MapValue keys', () => {
     expect(json(any('taskscheduler.MapValue', m))).toBe('[{"map":{"k":{"bool":true}}}]');
   });
 
+  it('duplicate keys: a bad value overwritten later keeps its key\'s first place; one not overwritten by a value still fails', () => {
+    const bad = anyBytes('google.protobuf.StringValue', lenField(1, Uint8Array.of(0xff)));
+    const int = (n: number): Uint8Array => anyBytes('google.protobuf.Int32Value', varintField(1, n));
+    const v = one(any('taskscheduler.MapValue', tsMap(['k', bad], ['j', int(2)], ['k', bad], ['k', int(3)])));
+    if (v.kind !== 'map') throw new Error(`kind ${v.kind}`);
+    expect([...v.value.entries()]).toEqual([
+      ['k', { kind: 'int32', value: 3 }],
+      ['j', { kind: 'int32', value: 2 }],
+    ]);
+    // A later entry with the key but no value is dropped, so it overwrites nothing.
+    const keyOnly = lenField(1, lenField(1, 'k'));
+    expect(detail(any('taskscheduler.MapValue', bytes(tsMap(['k', bad]), keyOnly)))).toBe('args[0].fields["k"]: string is not valid UTF-8');
+    // Another key coming again does not excuse this one.
+    expect(detail(any('taskscheduler.MapValue', tsMap(['k', bad], ['j', int(1)], ['j', int(2)])))).toBe('args[0].fields["k"]: string is not valid UTF-8');
+  });
+
+  it('short ASCII strings and keys decode as the strict UTF-8 decoder does, around the fast path\'s length', () => {
+    for (const text of ['', 'a', 'abcdefghijkl', 'abcdefghijklm', 'é', 'abcdefghijké', 'x'.repeat(40), '\u0000\u007f', '€uro']) {
+      const value = anyBytes('google.protobuf.StringValue', lenField(1, text));
+      expect(one(any('taskscheduler.MapValue', tsMap([text, value])))).toEqual({ kind: 'map', value: new Map([[text, { kind: 'string', value: text }]]) });
+    }
+    // Bad UTF-8 is refused whatever the length (0x80 in an otherwise short ASCII string included).
+    for (const raw of [Uint8Array.of(0x61, 0x80), Uint8Array.of(0xff), Uint8Array.from([...Buffer.from('abcdefghijklmn'), 0xc3])]) {
+      expect(detail(any('google.protobuf.StringValue', lenField(1, raw)))).toBe('args[0]: string is not valid UTF-8');
+    }
+  });
+
   it('a map entry may carry its value before its key; errors in that value still name the key', () => {
     const entry = (key: string, value: Uint8Array): Uint8Array => lenField(1, bytes(lenField(2, value), lenField(1, key)));
     const good = anyBytes('google.protobuf.Int32Value', varintField(1, 9));
