@@ -10,6 +10,7 @@ import { mapErrors, type CallListener } from './map-errors';
 import { formatListenAddress, parseListenAddress } from './listen-address';
 import { addReflection } from './reflection';
 import type { RequestLimits } from './request-limits';
+import { TaskSchedulerServiceDefinition } from './result-responses';
 import { createTaskSchedulerService } from './task-scheduler-service';
 import { serverCredentials, type TlsFiles } from './tls';
 
@@ -65,7 +66,7 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
   // the only middleware: errors are mapped inside the service (see mapErrors), off the middleware path.
   const server = deps.authTokens && deps.authTokens.length > 0 ? base.use(authMiddleware(deps.authTokens)) : base;
   server.add(
-    TaskSchedulerDefinition,
+    TaskSchedulerServiceDefinition,
     mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService(deps), deps.logger.child({ component: 'grpc' }), deps.onCall),
   );
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
