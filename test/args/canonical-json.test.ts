@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import Long from 'long';
 import { arg, type ArgValue } from '../../src/args/arg-value';
 import { canonicalArg, canonicalJson } from '../../src/args/canonical-json';
@@ -113,5 +114,32 @@ describe('canonicalJson (SPEC §5b)', () => {
   it('is deterministic for a deep value and does not depend on Map insertion order', () => {
     const build = (keys: string[]): ArgValue => arg.map(keys.map((k) => [k, arg.list([arg.string(k), arg.int64(k.length)])] as const));
     expect(canonicalJson([build(['c', 'a', 'b'])])).toBe(canonicalJson([build(['b', 'c', 'a'])]));
+  });
+
+  it('strings and keys are quoted exactly as JSON.stringify quotes them, short or long (quoting fast path)', () => {
+    // Any UTF-16 code unit: controls, quotes, backslashes and lone surrogates must all take the escaping path.
+    const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
+    const text = fc.oneof(fc.string({ unit: codeUnit, maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ maxLength: 40 }));
+    fc.assert(
+      fc.property(text, text, (value, key) => {
+        expect(canonicalJson([arg.string(value)])).toBe(`[{"string":${JSON.stringify(value)}}]`);
+        expect(canonicalArg(arg.map([[key, arg.null()]]))).toBe(`{"map":{${JSON.stringify(key)}:{"null":null}}}`);
+        const other = `${key}~`;
+        const [first, second] = [key, other].sort();
+        expect(canonicalArg(arg.map([[other, arg.bool(true)], [key, arg.bool(false)]]))).toBe(
+          `{"map":{${JSON.stringify(first)}:{"bool":${first === key ? 'false' : 'true'}},${JSON.stringify(second)}:{"bool":${first === key ? 'true' : 'false'}}}}`,
+        );
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('empty and one-entry maps, and every scalar inside a container', () => {
+    expect(canonicalArg(arg.map([]))).toBe('{"map":{}}');
+    expect(canonicalArg(arg.list([arg.map([]), arg.map([['k', arg.map([])]])]))).toBe('{"list":[{"map":{}},{"map":{"k":{"map":{}}}}]}');
+    const scalars = [arg.int32(-1), arg.uint32(7), arg.int64('-5'), arg.uint64('5'), arg.float(0.1), arg.double(Number.NaN), arg.bytes(Uint8Array.of(1)), arg.null()];
+    expect(canonicalArg(arg.map(scalars.map((s, i) => [`k${i}`, s] as const)))).toBe(
+      '{"map":{"k0":{"int32":-1},"k1":{"uint32":7},"k2":{"int64":"-5"},"k3":{"uint64":"5"},"k4":{"float":0.1},"k5":{"double":"NaN"},"k6":{"bytes":"AQ=="},"k7":{"null":null}}}',
+    );
   });
 });
