@@ -159,18 +159,40 @@ function codeOfUrl(typeUrl: string): number {
   return code ?? unsupportedType(typeNameOf(typeUrl));
 }
 
-/** Codes of the supported names, grouped by the names' length (for {@link codeOfUrlBytes}). */
-const CODES_BY_LENGTH: ReadonlyMap<number, readonly number[]> = NAME_BYTES.reduce((byLength, name, code) => {
-  byLength.set(name.length, [...(byLength.get(name.length) ?? []), code]);
-  return byLength;
-}, new Map<number, number[]>());
-const NAME_LENGTHS: readonly number[] = [...CODES_BY_LENGTH.keys()];
+/**
+ * The supported names of one length, told apart by one byte: the byte `fromEnd` places before the
+ * name's end differs between all of them, and `codeByByte[byte]` is that name's code + 1 (0: none).
+ */
+interface NameGroup {
+  readonly fromEnd: number;
+  readonly codeByByte: Uint8Array;
+}
+
+function nameGroup(codes: readonly number[]): NameGroup {
+  const length = NAME_BYTES[codes[0]!]!.length;
+  for (let fromEnd = 0; fromEnd < length; fromEnd++) {
+    const codeByByte = new Uint8Array(256);
+    for (const code of codes) codeByByte[NAME_BYTES[code]![length - 1 - fromEnd]!] = code + 1;
+    if (new Set(codes.map((code) => NAME_BYTES[code]![length - 1 - fromEnd])).size === codes.length) return { fromEnd, codeByByte };
+  }
+  throw new Error('two supported type names are equal');
+}
+
+/** {@link NameGroup}s by name length (an array indexed by length), and the lengths that have one. */
+const NAME_GROUPS: readonly (NameGroup | undefined)[] = (() => {
+  const byLength = new Map<number, number[]>();
+  NAME_BYTES.forEach((name, code) => byLength.set(name.length, [...(byLength.get(name.length) ?? []), code]));
+  const groups: (NameGroup | undefined)[] = [];
+  for (const [length, codes] of byLength) groups[length] = nameGroup(codes);
+  return groups;
+})();
+const NAME_LENGTHS: readonly number[] = NAME_GROUPS.flatMap((group, length) => (group ? [length] : []));
 
 /**
- * The code of a nested Any's type_url, matched on its bytes `buf[start, end)` without making a string:
- * for each length a supported name has, the url must end in `/` + a name of that length (or be that
- * name) — six byte checks instead of scanning the url for its last `/`; candidates are compared from
- * the end, where the names differ.
+ * The code of a nested Any's type_url, matched on its bytes `buf[start, end)` without making a string.
+ * For each length a supported name has, the url must end in `/` + a name of that length (or be that
+ * name): one byte check, instead of scanning the url for its last `/`; one more byte picks the only
+ * candidate of that length, which is then compared in full.
  */
 function codeOfUrlBytes(buf: Uint8Array, start: number, end: number): number {
   if (start === end) fail('Any has an empty type_url');
@@ -178,13 +200,13 @@ function codeOfUrlBytes(buf: Uint8Array, start: number, end: number): number {
     const length = NAME_LENGTHS[l]!;
     const nameStart = end - length;
     if (nameStart < start || (nameStart > start && buf[nameStart - 1] !== SLASH)) continue;
-    const codes = CODES_BY_LENGTH.get(length)!;
-    for (let c = 0; c < codes.length; c++) {
-      const name = NAME_BYTES[codes[c]!]!;
-      let i = length - 1;
-      while (i >= 0 && buf[nameStart + i] === name[i]) i--;
-      if (i < 0) return codes[c]!;
-    }
+    const group = NAME_GROUPS[length]!;
+    const code = group.codeByByte[buf[end - 1 - group.fromEnd]!]! - 1;
+    if (code < 0) continue;
+    const name = NAME_BYTES[code]!;
+    let i = length - 1;
+    while (i >= 0 && buf[nameStart + i] === name[i]) i--;
+    if (i < 0) return code;
   }
   let nameStart = end;
   while (nameStart > start && buf[nameStart - 1] !== SLASH) nameStart--;

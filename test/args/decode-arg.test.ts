@@ -112,6 +112,27 @@ describe('decodeArgs: type_url', () => {
     expect(one({ typeUrl, value: hex(0x08, 0x2a) })).toEqual({ kind: 'int32', value: 42 });
   });
 
+  it('nested Anys: every supported name is matched after the last "/", and a name one byte off is not', () => {
+    // Empty values decode to each type's zero, or fail inside the type, never as "unsupported".
+    const nestedUrl = (typeUrl: string): Any => any('taskscheduler.ListValue', lenField(1, bytes(lenField(1, typeUrl), lenField(2, new Uint8Array(0)))));
+    const outcome = (typeUrl: string): string => {
+      try {
+        decodeArgs([nestedUrl(typeUrl)]);
+        return 'ok';
+      } catch (err) {
+        return (err as InvalidArgumentsError).detail;
+      }
+    };
+    for (const name of SUPPORTED_ARG_TYPES) {
+      for (const url of [name, `/${name}`, `type.googleapis.com/${name}`, `a/b/c/${name}`]) expect(outcome(url)).not.toMatch(/unsupported type/);
+      const near = [`${name}x`, `x${name}`, `a/x${name}`, name.slice(1), name.slice(0, -1), `${name.slice(0, -7)}Z${name.slice(-6)}`, `${name}/`];
+      for (const url of near) {
+        const typeName = url.slice(url.lastIndexOf('/') + 1);
+        expect(outcome(url)).toBe(`args[0].values[0]: unsupported type '${typeName}' ${SUPPORTED_LIST}`);
+      }
+    }
+  });
+
   it('typeNameOf takes the part after the last "/"', () => {
     expect(typeNameOf('type.googleapis.com/foo.Bar')).toBe('foo.Bar');
     expect(typeNameOf('a/b/c/foo.Bar')).toBe('foo.Bar');
