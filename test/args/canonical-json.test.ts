@@ -134,6 +134,18 @@ describe('canonicalJson (SPEC §5b)', () => {
     );
   });
 
+  it('map keys come out in Array#sort order for any keys, few (insertion sort) or many', () => {
+    const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
+    const keys = fc.uniqueArray(fc.oneof(fc.string({ unit: codeUnit, maxLength: 6 }), fc.string({ maxLength: 6 })), { maxLength: 40 });
+    fc.assert(
+      fc.property(keys, (ks) => {
+        const expected = [...ks].sort().map((k) => `${JSON.stringify(k)}:{"string":${JSON.stringify(k)}}`).join(',');
+        expect(canonicalArg(arg.map(ks.map((k) => [k, arg.string(k)] as const)))).toBe(`{"map":{${expected}}}`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('empty and one-entry maps, and every scalar inside a container', () => {
     expect(canonicalArg(arg.map([]))).toBe('{"map":{}}');
     expect(canonicalArg(arg.list([arg.map([]), arg.map([['k', arg.map([])]])]))).toBe('{"list":[{"map":{}},{"map":{"k":{"map":{}}}}]}');
