@@ -11,6 +11,7 @@ import { formatListenAddress, parseListenAddress } from './listen-address';
 import { addReflection } from './reflection';
 import type { RequestLimits } from './request-limits';
 import { createTaskSchedulerService } from './task-scheduler-service';
+import { FastTaskRequest } from './task-request-codec';
 import { serverCredentials, type TlsFiles } from './tls';
 
 /** What the gRPC server is built from. */
@@ -65,7 +66,7 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
   // the only middleware: errors are mapped inside the service (see mapErrors), off the middleware path.
   const server = deps.authTokens && deps.authTokens.length > 0 ? base.use(authMiddleware(deps.authTokens)) : base;
   server.add(
-    TaskSchedulerDefinition,
+    { ...TaskSchedulerDefinition, methods: { ...TaskSchedulerDefinition.methods, submitTask: { ...TaskSchedulerDefinition.methods.submitTask, requestType: FastTaskRequest } } },
     mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService(deps), deps.logger.child({ component: 'grpc' }), deps.onCall),
   );
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
