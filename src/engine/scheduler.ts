@@ -385,7 +385,7 @@ class TaskScheduler implements Scheduler {
     }
   }
 
-  /** Awaits an async task's promise, giving up when its signal fires (cancel, timeout, shutdown). */
+  /** Awaits an async task's promise, giving up as soon as the task is aborted (cancel, timeout, shutdown). */
   async #runAsync(task: InFlightTask, pending: Promise<string>, timeoutMs: number): Promise<unknown> {
     const timer = timeoutMs > 0
       ? setTimeout(() => this.#abort(task, overtime(task.record.taskId, timeoutMs)), timeoutMs)
