@@ -3,10 +3,17 @@
  * client puts on the wire: the length-prefixed message framing of the gRPC-over-HTTP/2 protocol.
  */
 import { writeFileSync } from 'node:fs';
-import { TaskRequest } from '../generated/taskscheduler/task_scheduler';
+import { TaskRequest, TaskSchedulerDefinition } from '../generated/taskscheduler/task_scheduler';
+
+/** The HTTP/2 `:path` of a TaskScheduler method: `/<package>.<Service>/<Method>`, from the generated definition. */
+export function methodPath(method: keyof typeof TaskSchedulerDefinition.methods): string {
+  return `/${TaskSchedulerDefinition.fullName}/${TaskSchedulerDefinition.methods[method].name}`;
+}
 
 /** The path h2load posts to. */
-export const SUBMIT_TASK_PATH = '/taskscheduler.TaskScheduler/SubmitTask';
+export const SUBMIT_TASK_PATH = methodPath('submitTask');
+/** WaitResult, for the lean client (bench/lean-grpc-client.ts). */
+export const WAIT_RESULT_PATH = methodPath('waitResult');
 
 /** One gRPC message frame: compressed flag 0, 4-byte big-endian length, then the protobuf bytes. */
 export function grpcFrame(message: Uint8Array): Buffer {

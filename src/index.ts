@@ -4,7 +4,7 @@
  */
 export * from './args';
 export { InvalidArgumentsError, StoreUnavailableError, TaskSchedulerError, StatusCode } from './errors';
-export type { TaskContext } from './tasks/task-context';
+export type { AbortListener, TaskContext } from './tasks/task-context';
 export {
   asyncTask,
   syncTask,

@@ -30,7 +30,8 @@ import { failedWith, outcomeOf, overtime, type Terminal } from './task-outcome';
 import { canonicalJson } from '../args/canonical-json';
 import { digestOfCanonicalJson, identityMismatch } from './task-identity';
 import { newTaskId } from './task-id';
-import { untilAborted, waitUntil } from './wait-until';
+import { raceAbort, TaskAbort } from './task-abort';
+import { waitUntil } from './wait-until';
 
 export * from './scheduler-types';
 
@@ -44,10 +45,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 }
 
 /**
- * A task accepted and not yet finished. Its AbortController and its `done` promise are made on first
- * use: a quick inline task that nobody waits for never needs either (the hot path stays lean).
+ * A task accepted and not yet finished. Aborting it is {@link TaskAbort}'s (no AbortSignal unless one is
+ * read); its `done` promise is made on first use: a quick inline task that nobody waits for never needs
+ * either (the hot path stays lean).
  */
-class InFlightTask {
+class InFlightTask extends TaskAbort {
   record: TaskRecord;
   /** Set by the first terminal transition; later ones are ignored. */
   finishing = false;
@@ -57,22 +59,13 @@ class InFlightTask {
   waitsForDeps = false;
   /** performance.now() when it started running: sub-millisecond run times for metrics. */
   startedHr: number | undefined = undefined;
-  #controller: AbortController | undefined = undefined;
   #done: Promise<TaskRecord> | undefined = undefined;
   #resolve: ((record: TaskRecord) => void) | undefined = undefined;
   #final: TaskRecord | undefined = undefined;
 
   constructor(record: TaskRecord) {
+    super();
     this.record = record;
-  }
-
-  get controller(): AbortController {
-    return (this.#controller ??= new AbortController());
-  }
-
-  /** Whether the task was aborted (cancel, timeout, shutdown), without creating a controller. */
-  get aborted(): boolean {
-    return this.#controller?.signal.aborted ?? false;
   }
 
   /** Resolves with the final record. */
@@ -92,6 +85,8 @@ class InFlightTask {
 
 /** The signal of tasks that run inline and synchronously: nothing can abort them mid-run. */
 const NEVER_ABORTED = new AbortController().signal;
+const NEVER_UNSUBSCRIBE = (): void => {};
+const NEVER_ON_ABORT = (): (() => void) => NEVER_UNSUBSCRIBE;
 
 type DependencyState = TaskRecord | InFlightTask;
 
@@ -276,8 +271,13 @@ class TaskScheduler implements Scheduler {
   /** Ends an unfinished task from outside (cancel, shutdown): aborts its work and records it CANCELLED. */
   async #stop(task: InFlightTask, reason: TaskSchedulerError): Promise<void> {
     this.#limiter.withdraw(task);
-    task.controller.abort(reason);
+    this.#abort(task, reason);
     await this.#finish(task, failedWith(reason, 'CANCELLED'));
+  }
+
+  /** Aborts a task's work (its signal and onAbort listeners); a listener that throws is logged, not fatal. */
+  #abort(task: InFlightTask, reason: TaskSchedulerError): void {
+    for (const err of task.abort(reason)) this.#logger.error('task abort listener threw', { taskId: task.record.taskId, err });
   }
 
   #track(record: TaskRecord): InFlightTask {
@@ -325,13 +325,13 @@ class TaskScheduler implements Scheduler {
       let record: TaskRecord;
       const entry = state.get(dep)!;
       if (entry instanceof InFlightTask) {
-        record = await waitUntil(entry.done, deadline - Date.now(), task.controller.signal, () =>
+        record = await waitUntil(entry.done, deadline - Date.now(), task.signal, () =>
           new TaskTimeoutError(`dependency '${clip(dep)}' did not finish within ${timeoutMs} ms`),
         );
       } else if (isFinished(entry.status)) {
         record = entry;
       } else {
-        record = await this.#finishedElsewhere(entry, deadline - Date.now(), task.controller.signal);
+        record = await this.#finishedElsewhere(entry, deadline - Date.now(), task.signal);
         if (!isFinished(record.status)) throw new TaskTimeoutError(`dependency '${clip(dep)}' did not finish within ${timeoutMs} ms`);
       }
       if (record.status !== 'SUCCESS') throw new DependencyFailedError(dep);
@@ -369,16 +369,13 @@ class TaskScheduler implements Scheduler {
       // Otherwise not awaited: the transition is visible locally at once; the store catches up in order.
       if (!inline) this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId, err }));
       const injected = request.injectDependencyResults === true && request.deps.length > 0;
+      const taskArgsJson = injected ? undefined : argsJson; // the JSON of request.args, not of the injected list
+      const ctx: TaskContext = inline
+        ? { taskId, method: definition.name, dependencyResults, signal: NEVER_ABORTED, onAbort: NEVER_ON_ABORT, argsJson: taskArgsJson }
+        : task.contextFor(taskId, definition.name, dependencyResults, taskArgsJson);
       const args = injected
         ? [...request.deps.map((dep): ArgValue => ({ kind: 'string', value: dependencyResults.get(dep)! })), ...request.args]
         : request.args;
-      const ctx: TaskContext = {
-        taskId,
-        method: definition.name,
-        dependencyResults,
-        signal: inline ? NEVER_ABORTED : task.controller.signal,
-        argsJson: injected ? undefined : argsJson, // the JSON of request.args, not of the injected list
-      };
       const timeoutMs = request.executionTimeoutMs || this.#executionTimeoutMs;
       let result: unknown;
       if (definition.kind === 'async') {
@@ -399,14 +396,13 @@ class TaskScheduler implements Scheduler {
     }
   }
 
-  /** Awaits an async task's promise, giving up when its signal fires (cancel, timeout, shutdown). */
+  /** Awaits an async task's promise, giving up as soon as the task is aborted (cancel, timeout, shutdown). */
   async #runAsync(task: InFlightTask, pending: Promise<string>, timeoutMs: number): Promise<unknown> {
-    const signal = task.controller.signal;
     const timer = timeoutMs > 0
-      ? setTimeout(() => task.controller.abort(overtime(task.record.taskId, timeoutMs)), timeoutMs)
+      ? setTimeout(() => this.#abort(task, overtime(task.record.taskId, timeoutMs)), timeoutMs)
       : undefined;
     try {
-      return await untilAborted(pending, signal);
+      return await raceAbort(pending, task);
     } finally {
       if (timer) clearTimeout(timer);
     }
@@ -414,7 +410,7 @@ class TaskScheduler implements Scheduler {
 
   #failureOf(task: InFlightTask, err: unknown): Terminal {
     // An aborted task failed because of why it was aborted, whatever it threw on the way out.
-    const cause = task.aborted ? task.controller.signal.reason : err;
+    const cause = task.aborted ? task.reason : err;
     if (cause instanceof TaskCancelledError) return failedWith(cause, 'CANCELLED');
     if (cause instanceof TaskSchedulerError) return failedWith(cause, 'FAILED');
     const message = describeThrown(cause);

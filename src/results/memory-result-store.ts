@@ -1,12 +1,13 @@
-import { LRUCache } from 'lru-cache';
+import { performance } from 'node:perf_hooks';
+import { RecordLog } from './record-log';
 import type { ResultStore, ResultStoreStats } from './result-store';
-import { estimateRecordBytes, isFinished, type TaskFailure, type TaskRecord, type TaskStatus } from './task-record';
+import { estimateRecordBytes, isFinished, type TaskRecord } from './task-record';
 
 /** Bounds of a {@link MemoryResultStore}. */
 export interface MemoryResultStoreOptions {
-  /** Most records held; the least recently stored are evicted first. */
+  /** Most records held; the least recently stored finished records are evicted first. */
   readonly maxCount: number;
-  /** Most bytes held (approximate, see `estimateRecordBytes`). */
+  /** Most bytes held: finished records as encoded (see RecordLog), unfinished ones estimated. */
   readonly maxBytes: number;
   /** Time to live of a record, in ms (SPEC default 600 000); 0 = no expiry. */
   readonly ttlMs: number;
@@ -22,121 +23,95 @@ export const DEFAULT_MEMORY_STORE_OPTIONS: MemoryResultStoreOptions = Object.fre
 });
 
 /**
- * The embedded default store: an LRU (lru-cache) bounded by count, bytes and TTL. Expired records are
- * purged on a timer (unref'd), so they are gone within a few seconds of their TTL, not only when read.
+ * The embedded default store. Finished records live in a {@link RecordLog}: encoded off the V8 heap,
+ * evicted least recently stored first when a bound is reached, and expired on a timer (unref'd), so they
+ * are gone within a few seconds of their TTL, and read as absent from the moment it passes.
+ *
+ * Unfinished (PENDING/RUNNING) records are few and change often: they are kept as they are, in a Map.
+ * They are never evicted and do not expire — the engine is still working on them, and they are bounded by
+ * its own limits (concurrency, queue) — but they count towards the bounds, so finished records make way.
  */
-const STATUSES: readonly TaskStatus[] = ['PENDING', 'RUNNING', 'SUCCESS', 'FAILED', 'CANCELLED'];
-const INJECT_BIT = 8;
-
-/**
- * A finished record as the store keeps it: the status and the inject flag packed into one small
- * integer, and the start and finish times as offsets from the submission. A TaskRecord holds three
- * epoch-millisecond numbers, which V8 boxes (16 B each) since they exceed its small integers; offsets
- * stay unboxed. With a 14-field object that is ~40 B less per stored result (~13 %, bench f) — up to a
- * million of them sit here. Unfinished records are few and short-lived: they are kept as they are.
- */
-class PackedRecord {
-  readonly taskId: string;
-  readonly method: string;
-  readonly deps: readonly string[];
-  readonly argsDigest: string;
-  readonly result: string;
-  readonly failure: TaskFailure | undefined;
-  readonly submittedAt: number;
-  readonly bits: number;
-  readonly startOffset: number | undefined;
-  readonly finishOffset: number | undefined;
-
-  constructor(record: TaskRecord) {
-    this.taskId = record.taskId;
-    this.method = record.method;
-    this.deps = record.deps;
-    this.argsDigest = record.argsDigest;
-    this.result = record.result;
-    this.failure = record.failure;
-    this.submittedAt = record.submittedAt;
-    this.bits = STATUSES.indexOf(record.status) | (record.injectDependencyResults ? INJECT_BIT : 0);
-    this.startOffset = record.startedAt === undefined ? undefined : record.startedAt - record.submittedAt;
-    this.finishOffset = record.finishedAt === undefined ? undefined : record.finishedAt - record.submittedAt;
-  }
-
-  unpack(): TaskRecord {
-    return {
-      taskId: this.taskId,
-      method: this.method,
-      deps: this.deps,
-      argsDigest: this.argsDigest,
-      injectDependencyResults: (this.bits & INJECT_BIT) !== 0,
-      status: STATUSES[this.bits & 7]!,
-      result: this.result,
-      failure: this.failure,
-      submittedAt: this.submittedAt,
-      startedAt: this.startOffset === undefined ? undefined : this.submittedAt + this.startOffset,
-      finishedAt: this.finishOffset === undefined ? undefined : this.submittedAt + this.finishOffset,
-    };
-  }
-}
-
-type Stored = TaskRecord | PackedRecord;
-
-function pack(record: TaskRecord): Stored {
-  return isFinished(record.status) ? new PackedRecord(record) : record;
-}
-
-function unpack(stored: Stored | undefined): TaskRecord | undefined {
-  return stored instanceof PackedRecord ? stored.unpack() : stored;
-}
-
 export class MemoryResultStore implements ResultStore {
-  readonly #cache: LRUCache<string, Stored>;
+  readonly #log = new RecordLog();
+  readonly #unfinished = new Map<string, TaskRecord>();
+  #unfinishedBytes = 0;
+  readonly #maxCount: number;
+  readonly #maxBytes: number;
+  readonly #ttlMs: number;
   readonly #purgeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryResultStoreOptions = DEFAULT_MEMORY_STORE_OPTIONS) {
     if (!(options.maxCount >= 1) || !(options.maxBytes >= 1) || !(options.ttlMs >= 0)) {
       throw new RangeError(`invalid result store bounds: ${JSON.stringify(options)}`);
     }
-    this.#cache = new LRUCache<string, Stored>({
-      max: options.maxCount,
-      maxSize: options.maxBytes,
-      // Sizes are given with each set() (computed from the TaskRecord, before packing).
-      ttl: options.ttlMs,
-      updateAgeOnGet: false,
-      allowStale: false,
-    });
+    this.#maxCount = options.maxCount;
+    this.#maxBytes = options.maxBytes;
+    this.#ttlMs = options.ttlMs;
     if (options.ttlMs > 0) {
       const every = options.purgeIntervalMs ?? Math.max(250, Math.min(options.ttlMs / 10, 5000));
-      this.#purgeTimer = setInterval(() => this.#cache.purgeStale(), every);
+      this.#purgeTimer = setInterval(() => this.#log.purgeExpired(performance.now()), every);
       this.#purgeTimer.unref();
     }
   }
 
   get(taskId: string): Promise<TaskRecord | undefined> {
-    return Promise.resolve(unpack(this.#cache.get(taskId)));
+    return Promise.resolve(this.#get(taskId));
   }
 
   insert(record: TaskRecord): Promise<TaskRecord | undefined> {
-    const existing = this.#cache.get(record.taskId);
-    if (existing) return Promise.resolve(unpack(existing));
-    this.#cache.set(record.taskId, pack(record), { size: estimateRecordBytes(record) });
+    const existing = this.#get(record.taskId);
+    if (existing) return Promise.resolve(existing);
+    this.#put(record);
     return Promise.resolve(undefined);
   }
 
   update(record: TaskRecord): Promise<void> {
-    this.#cache.set(record.taskId, pack(record), { size: estimateRecordBytes(record) });
+    this.#put(record);
     return Promise.resolve();
   }
 
   delete(taskId: string): Promise<boolean> {
-    return Promise.resolve(this.#cache.delete(taskId));
+    return Promise.resolve(this.#deleteUnfinished(taskId) || this.#log.delete(taskId));
   }
 
   stats(): Promise<ResultStoreStats> {
-    return Promise.resolve({ count: this.#cache.size, bytes: this.#cache.calculatedSize });
+    return Promise.resolve({ count: this.#unfinished.size + this.#log.size, bytes: this.#unfinishedBytes + this.#log.bytes });
   }
 
   close(): Promise<void> {
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
-    this.#cache.clear();
+    this.#unfinished.clear();
+    this.#unfinishedBytes = 0;
+    this.#log.clear();
     return Promise.resolve();
+  }
+
+  #get(taskId: string): TaskRecord | undefined {
+    return this.#unfinished.get(taskId) ?? this.#log.get(taskId, performance.now());
+  }
+
+  /** Stores `record` over any record of its id, then evicts the least recently stored beyond the bounds. */
+  #put(record: TaskRecord): void {
+    const taskId = record.taskId;
+    this.#deleteUnfinished(taskId);
+    if (isFinished(record.status)) {
+      this.#log.put(record, this.#ttlMs > 0 ? performance.now() + this.#ttlMs : Infinity);
+    } else {
+      this.#log.delete(taskId); // a finished record is not normally reopened, but the store allows it
+      this.#unfinished.set(taskId, record);
+      this.#unfinishedBytes += estimateRecordBytes(record);
+    }
+    while (
+      (this.#unfinished.size + this.#log.size > this.#maxCount || this.#unfinishedBytes + this.#log.bytes > this.#maxBytes) &&
+      this.#log.evictOldest()
+    );
+  }
+
+  #deleteUnfinished(taskId: string): boolean {
+    const record = this.#unfinished.get(taskId);
+    if (!record) return false;
+    this.#unfinished.delete(taskId);
+    this.#unfinishedBytes -= estimateRecordBytes(record);
+    return true;
   }
 }

@@ -12,6 +12,7 @@ import { addReflection } from './reflection';
 import type { RequestLimits } from './request-limits';
 import { TaskSchedulerServiceDefinition } from './result-responses';
 import { createTaskSchedulerService } from './task-scheduler-service';
+import { FastTaskRequest } from './task-request-codec';
 import { serverCredentials, type TlsFiles } from './tls';
 
 /** What the gRPC server is built from. */
@@ -66,7 +67,14 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
   // the only middleware: errors are mapped inside the service (see mapErrors), off the middleware path.
   const server = deps.authTokens && deps.authTokens.length > 0 ? base.use(authMiddleware(deps.authTokens)) : base;
   server.add(
-    TaskSchedulerServiceDefinition,
+    // Result-carrying responses encoded directly (result-responses.ts), SubmitTask requests decoded directly.
+    {
+      ...TaskSchedulerServiceDefinition,
+      methods: {
+        ...TaskSchedulerServiceDefinition.methods,
+        submitTask: { ...TaskSchedulerServiceDefinition.methods.submitTask, requestType: FastTaskRequest },
+      },
+    },
     mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService(deps), deps.logger.child({ component: 'grpc' }), deps.onCall),
   );
   server.add(HealthDefinition, HealthServiceImpl(deps.health));

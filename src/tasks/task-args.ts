@@ -1,5 +1,6 @@
 import { integerToBigInt, isIntegerArg, type ArgValue } from '../args/arg-value';
 import { InvalidArgumentsError } from '../errors';
+import type { TaskContext } from './task-context';
 
 /** Bounds and default of {@link integerParam}. */
 export interface IntegerParamSpec {
@@ -31,22 +32,20 @@ export function integerParam(args: readonly ArgValue[], index: number, spec: Int
 }
 
 /**
- * Waits `ms` milliseconds; rejects with the signal's reason as soon as `signal` fires. One timer and
- * one listener: `timers/promises`' setTimeout with a signal costs several times more per call, and
- * every detached `sleep` of bench scenario c pays it.
+ * Waits `ms` milliseconds; rejects with the abort reason as soon as the task is aborted. One timer and
+ * one `onAbort` callback: no AbortSignal is made for it (`timers/promises`' setTimeout with a signal
+ * costs several times more per call, and every detached `sleep` of bench scenario c pays it).
  */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, ctx: Pick<TaskContext, 'onAbort'>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
     const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
+      unsubscribe();
       resolve();
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = ctx.onAbort((reason) => {
+      clearTimeout(timer);
+      reject(reason);
+    });
   });
 }
 

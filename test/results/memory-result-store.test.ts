@@ -1,10 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StatusCode } from '../../src/errors';
 import { MemoryResultStore } from '../../src/results/memory-result-store';
-import { estimateRecordBytes, newRecord, withState, type TaskRecord } from '../../src/results/task-record';
+import { newRecord, withState, type TaskRecord } from '../../src/results/task-record';
 
 const identity = { method: 'add', deps: ['a', 'b'], argsDigest: '[{"int32":1}]', injectDependencyResults: true };
 
-describe('MemoryResultStore keeps finished records packed and gives back equal TaskRecords', () => {
+function done(taskId: string, result = 'ok'): TaskRecord {
+  return withState(newRecord(taskId, { ...identity, deps: [] }, Date.now()), 'SUCCESS', result, undefined, Date.now(), Date.now());
+}
+
+describe('MemoryResultStore keeps finished records encoded and gives back equal TaskRecords', () => {
   let store: MemoryResultStore;
   beforeEach(() => {
     store = new MemoryResultStore({ maxCount: 100, maxBytes: 1_000_000, ttlMs: 0 });
@@ -27,14 +32,94 @@ describe('MemoryResultStore keeps finished records packed and gives back equal T
     await store.update(record);
     expect(await store.get('t1')).toEqual(record);
     expect(await store.insert(record)).toEqual(record); // insert-if-absent answers the stored record
-    expect((await store.stats()).bytes).toBe(estimateRecordBytes(record));
+    const stats = await store.stats();
+    expect(stats.count).toBe(1);
+    // The encoded size: a 48-byte header and each string with a one-byte length (all short here).
+    const strings = [record.taskId, record.method, record.argsDigest, record.result, record.failure?.message ?? '', ...record.deps];
+    expect(stats.bytes).toBe(48 + strings.reduce((sum, text) => sum + 1 + Buffer.byteLength(text), 0));
   });
 
-  it('unfinished records are kept as they are', async () => {
+  it('unfinished records are kept as they are, and a finished one replaces them', async () => {
     expect(await store.insert(pending)).toBeUndefined();
     expect(await store.get('t1')).toBe(pending);
     const running = withState(pending, 'RUNNING', '', undefined, submitted + 1, undefined);
     await store.update(running);
     expect(await store.get('t1')).toBe(running);
+    await store.update(finished[0]!);
+    expect(await store.get('t1')).toEqual(finished[0]);
+    expect((await store.stats()).count).toBe(1);
+  });
+
+  it('delete removes finished and unfinished records', async () => {
+    await store.update(done('f'));
+    await store.insert(newRecord('p', identity, submitted));
+    expect(await store.delete('f')).toBe(true);
+    expect(await store.delete('p')).toBe(true);
+    expect(await store.delete('f')).toBe(false);
+    expect(await store.get('f')).toBeUndefined();
+    expect(await store.get('p')).toBeUndefined();
+    expect((await store.stats()).count).toBe(0);
+  });
+});
+
+describe('MemoryResultStore bounds', () => {
+  it('evicts the least recently stored finished records beyond maxCount, never unfinished ones', async () => {
+    const store = new MemoryResultStore({ maxCount: 3, maxBytes: 1_000_000, ttlMs: 0 });
+    try {
+      await store.insert(newRecord('running', identity, Date.now()));
+      for (const id of ['a', 'b', 'c']) await store.update(done(id));
+      // 'running' counts towards the bound, so only two finished records fit beside it.
+      expect(await store.get('a')).toBeUndefined();
+      expect((await store.get('b'))?.status).toBe('SUCCESS');
+      expect((await store.get('running'))?.status).toBe('PENDING');
+      // Storing 'b' again makes it the newest: 'c' goes next.
+      await store.update(done('b', 'again'));
+      await store.update(done('d'));
+      expect(await store.get('c')).toBeUndefined();
+      expect((await store.get('b'))?.result).toBe('again');
+      expect((await store.get('d'))?.status).toBe('SUCCESS');
+      expect((await store.stats()).count).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('evicts the oldest finished records beyond maxBytes', async () => {
+    const store = new MemoryResultStore({ maxCount: 1000, maxBytes: 10_000, ttlMs: 0 });
+    try {
+      for (let i = 0; i < 10; i++) await store.update(done(`r${i}`, 'x'.repeat(2_000)));
+      const stats = await store.stats();
+      expect(stats.bytes).toBeLessThanOrEqual(10_000);
+      expect(stats.count).toBe(4); // ~2.07 KB each
+      expect(await store.get('r5')).toBeUndefined();
+      expect((await store.get('r6'))?.result).toHaveLength(2_000);
+      expect((await store.get('r9'))?.result).toHaveLength(2_000);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a record reads as absent from the moment its TTL passes, is purged soon after, and its id can be used again', async () => {
+    const store = new MemoryResultStore({ maxCount: 1000, maxBytes: 1_000_000, ttlMs: 150, purgeIntervalMs: 60_000 });
+    try {
+      await store.update(done('short'));
+      expect((await store.get('short'))?.status).toBe('SUCCESS');
+      await sleep(200);
+      expect(await store.get('short')).toBeUndefined();
+      expect((await store.stats()).count).toBe(1); // not purged yet (the purge timer is a minute away)
+      expect(await store.insert(done('short', 'new'))).toBeUndefined(); // an expired id is free again
+      expect((await store.get('short'))?.result).toBe('new');
+      expect((await store.stats()).count).toBe(1);
+    } finally {
+      await store.close();
+    }
+    const purging = new MemoryResultStore({ maxCount: 1000, maxBytes: 1_000_000, ttlMs: 100, purgeIntervalMs: 50 });
+    try {
+      for (let i = 0; i < 50; i++) await purging.update(done(`p${i}`));
+      await sleep(300);
+      expect(await purging.stats()).toEqual({ count: 0, bytes: 0 });
+    } finally {
+      await purging.close();
+    }
   });
 });

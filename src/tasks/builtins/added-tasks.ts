@@ -41,14 +41,14 @@ function fib(args: readonly ArgValue[]): string {
 
 async function sleepTask(args: readonly ArgValue[], ctx: TaskContext): Promise<string> {
   const ms = integerParam(args, 0, { task: 'sleep', min: 0, max: MAX_DELAY_MS, default: 1000 });
-  await sleep(ms, ctx.signal);
+  await sleep(ms, ctx);
   return `slept ${ms} ms`;
 }
 
 async function longRunningTask(args: readonly ArgValue[], ctx: TaskContext): Promise<string> {
   // The original waited 1000 ms whatever its arguments; a leading integer argument sets the wait.
   const ms = isIntegerArg(args[0]) ? integerParam(args, 0, { task: 'long_running_task', min: 0, max: MAX_DELAY_MS }) : 1000;
-  await sleep(ms, ctx.signal);
+  await sleep(ms, ctx);
   return `Processed async task with ${args.length} args`;
 }
 

@@ -6,6 +6,7 @@ import type { ArgValue } from '../../args/arg-value';
 import { formatDouble, formatFloat32 } from '../../args/format-float';
 import { InvalidArgumentsError } from '../../errors';
 import { sleep } from '../task-args';
+import type { TaskContext } from '../task-context';
 import type { TaskRegistry } from '../task-registry';
 import { asyncTask, syncTask } from '../task-registry';
 
@@ -60,8 +61,8 @@ export function remove(args: readonly ArgValue[]): string {
 }
 
 /** Waits 100 ms, then reports how many items it "deleted". */
-async function deleteTask(args: readonly ArgValue[], ctx: { signal: AbortSignal }): Promise<string> {
-  await sleep(100, ctx.signal);
+async function deleteTask(args: readonly ArgValue[], ctx: Pick<TaskContext, 'onAbort'>): Promise<string> {
+  await sleep(100, ctx);
   return `Deleted ${args.length} items`;
 }
 
@@ -180,12 +181,12 @@ function sumList(args: readonly ArgValue[]): string {
 /** Largest n `fibonacci` computes; beyond it the original would never have finished (naive recursion). */
 export const FIBONACCI_MAX_N = 10_000;
 
-async function fibonacci(args: readonly ArgValue[], ctx: { signal: AbortSignal }): Promise<string> {
+async function fibonacci(args: readonly ArgValue[], ctx: Pick<TaskContext, 'onAbort'>): Promise<string> {
   const first = args[0];
   if (first?.kind !== 'int32') return 'Error: Expected an integer argument';
   if (first.value < 0) return 'Error: Input must be non-negative';
   if (first.value > FIBONACCI_MAX_N) return `Error: Input must be at most ${FIBONACCI_MAX_N}`;
-  await sleep(50, ctx.signal);
+  await sleep(50, ctx);
   // Same value as the original's naive recursion, computed iteratively so it never blocks the server.
   let [a, b] = [0n, 1n];
   for (let i = 0; i < first.value; i++) [a, b] = [b, a + b];

@@ -51,6 +51,7 @@ for (const module of data.taskModules) {
 
 /** Never fires: a pooled task is stopped by terminating its thread. */
 const NEVER = new AbortController().signal;
+const NEVER_UNSUBSCRIBE = (): void => {};
 
 /** Runs one pooled task. Never throws: failures are answered as data. */
 export default function runPooledTask(request: PoolRequest): PoolReply {
@@ -69,6 +70,7 @@ export default function runPooledTask(request: PoolRequest): PoolReply {
     method: request.name,
     dependencyResults: new Map(request.dependencyResults),
     signal: NEVER,
+    onAbort: () => NEVER_UNSUBSCRIBE,
   };
   try {
     const result: unknown = definition.fn(reviveArgs(request.args), ctx);
