@@ -1,6 +1,6 @@
 /**
  * Counts and settings of the two modes. Full mode is sized to finish in under 10 minutes on a 2-core
- * machine (~8k add/s; ~8 minutes measured); quick mode only proves every scenario runs end to end with
+ * machine (~7–8 minutes measured); quick mode only proves every scenario runs end to end with
  * zero errors.
  */
 
@@ -79,7 +79,7 @@ export const FULL: BenchConfig = Object.freeze({
   saturatedRequests: 20_000,
   storedResults: 1_000_000,
   cappedMaxResults: 100_000,
-  // 1M → 5M would take ~10 minutes on its own here (~8k add/s); --memory-submissions 5000000 runs it.
+  // 1M → 5M takes ~6 minutes on its own here, too long beside the rest; --memory-submissions 5000000 runs it.
   cappedSamples: [1_000_000, 2_000_000],
 });
 
