@@ -42,7 +42,7 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('execution-timeout-ms', { type: 'number', default: d.executionTimeoutMs, describe: 'Default max run time of an async task (0 = none)' })
     .option('result-ttl-secs', { type: 'number', default: d.resultTtlSecs, describe: 'How long results are kept (0 = until evicted by size)' })
     .option('max-results', { type: 'number', default: d.maxResults, describe: 'Most results kept (least recent evicted first)' })
-    .option('max-result-bytes', { type: 'number', default: d.maxResultBytes, describe: 'Most bytes of results kept (approximate)' })
+    .option('max-result-bytes', { type: 'number', default: d.maxResultBytes, describe: 'Most bytes of results kept (finished results as encoded; unfinished ones estimated)' })
     .option('max-arg-depth', { type: 'number', default: d.maxArgDepth, describe: 'Deepest nesting of list/map arguments accepted' })
     .option('max-message-bytes', { type: 'number', default: d.maxMessageBytes, describe: 'Largest request message accepted (beyond: RESOURCE_EXHAUSTED)' })
     .option('max-args', { type: 'number', default: d.maxArgs, describe: 'Most arguments in one request' })
