@@ -3,6 +3,7 @@ import type { Any } from '../../generated/google/protobuf/any';
 import Long from 'long';
 import { InvalidArgumentsError, MAX_QUOTED_CHARS, clip } from '../errors';
 import type { ArgValue } from './arg-value';
+import { shortAscii } from './wire-bytes';
 
 /**
  * Limits applied while decoding arguments, built once at start-up (the checks compare with these
@@ -483,16 +484,6 @@ function enter(depth: number, limits: DecodeLimits): number {
   return inner;
 }
 
-/** Strings up to this many bytes are decoded in JavaScript when they are ASCII (keys, short values): ~4× cheaper than a TextDecoder call. */
-const SHORT_STRING_BYTES = 12;
-
-/**
- * Scratch space for those: one array per length, filled with the bytes and spread into one
- * String.fromCharCode call, so the string is allocated once (appending character by character
- * allocated every prefix). Only ever used inside one synchronous readString call.
- */
-const SHORT_STRING_CODES: readonly number[][] = Array.from({ length: SHORT_STRING_BYTES + 1 }, (_, n) => new Array<number>(n).fill(0));
-
 /** A length-delimited UTF-8 string (strict), refused past `--max-string-bytes`; `buf` is the reader's bytes. */
 function readString(reader: BinaryReader, buf: Uint8Array, what: string, limits: DecodeLimits): string {
   const length = reader.uint32();
@@ -501,16 +492,7 @@ function readString(reader: BinaryReader, buf: Uint8Array, what: string, limits:
   if (end > reader.len) throw new RangeError('premature EOF');
   if (length > limits.maxStringBytes) failSize(what, length, limits);
   reader.pos = end;
-  if (length <= SHORT_STRING_BYTES) {
-    const codes = SHORT_STRING_CODES[length]!;
-    for (let i = 0; i < length; i++) {
-      const byte = buf[start + i]!;
-      if (byte >= 0x80) return decodeUtf8Strict(buf.subarray(start, end));
-      codes[i] = byte;
-    }
-    return String.fromCharCode.apply(null, codes);
-  }
-  return decodeUtf8Strict(buf.subarray(start, end));
+  return shortAscii(buf, start, end) ?? decodeUtf8Strict(buf.subarray(start, end));
 }
 
 /** A length-delimited field's bytes (a view, no copy), refused past `--max-string-bytes`. */

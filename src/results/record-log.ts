@@ -1,3 +1,4 @@
+import { writeVarint32 } from '../args/wire-bytes';
 import type { StatusCode } from '../errors';
 import type { TaskRecord, TaskStatus } from './task-record';
 
@@ -497,12 +498,7 @@ function writeString(buf: Buffer, at: number, text: string): number {
     if (i === length) return at + 1 + length;
   }
   const bytes = Buffer.byteLength(text, 'utf8');
-  let prefix = bytes;
-  while (prefix >= 0x80) {
-    buf[at++] = (prefix & 0x7f) | 0x80;
-    prefix = Math.floor(prefix / 0x80);
-  }
-  buf[at++] = prefix;
+  at = writeVarint32(buf, at, bytes);
   buf.write(text, at, bytes, 'utf8');
   return at + bytes;
 }

@@ -11,6 +11,7 @@
  * value this encoder does not expect (a negative enum) goes through the generated encoder.
  */
 import { ResultResponse, TaskResponse, TaskSchedulerDefinition } from '../../generated/taskscheduler/task_scheduler';
+import { writeVarint32 } from '../args/wire-bytes';
 
 const TAG_TASK_ID = (1 << 3) | 2;
 const TAG_STATUS = (2 << 3) | 0;
@@ -23,15 +24,6 @@ function varintSize(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
 }
 
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n > 0x7f) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
 /** A non-negative enum value below 128: one varint byte, as int32 encodes it. */
 function isSmallEnum(n: number): boolean {
   return n >= 0 && n < 0x80 && Number.isInteger(n);
@@ -40,7 +32,7 @@ function isSmallEnum(n: number): boolean {
 /** A length-delimited string field; `bytes` is its UTF-8 length (Buffer#write replaces lone surrogates as TextEncoder does). */
 function writeString(buf: Buffer, pos: number, tag: number, value: string, bytes: number): number {
   buf[pos++] = tag;
-  pos = writeVarint(buf, pos, bytes);
+  pos = writeVarint32(buf, pos, bytes);
   return pos + buf.write(value, pos, bytes, 'utf8');
 }
 

@@ -6,7 +6,7 @@
  * and its DataView, tags the reader with a recursion-depth property (a hidden-class change per call),
  * and decodes every string through TextDecoder, including each Any's 45-character type URL, which the
  * argument decoder then hashes again to look it up. Here the well-formed common case is read with one
- * cursor: ASCII strings are decoded without TextDecoder, and a type URL of a supported argument type is
+ * cursor: short ASCII strings are decoded without TextDecoder, and a type URL of a supported argument type is
  * matched on its bytes and answered with one interned string.
  *
  * Exactness: the fast path only accepts what it fully understands — the nine TaskRequest fields and the
@@ -20,6 +20,7 @@ import Long from 'long';
 import { TaskRequest } from '../../generated/taskscheduler/task_scheduler';
 import type { Any } from '../../generated/google/protobuf/any';
 import { SUPPORTED_ARG_TYPES } from '../args/decode-arg';
+import { shortAscii } from '../args/wire-bytes';
 
 const decodeUtf8 = getTextEncoding().decodeUtf8;
 
@@ -67,19 +68,7 @@ class Cursor {
 
   string(): string {
     const start = this.delimited();
-    const end = this.pos;
-    const buf = this.buf;
-    if (end - start <= 64) {
-      let ascii = true;
-      for (let i = start; i < end; i++) {
-        if (buf[i]! >= 0x80) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) return asciiString(buf, start, end);
-    }
-    return decodeUtf8(buf.subarray(start, end));
+    return shortAscii(this.buf, start, this.pos) ?? decodeUtf8(this.buf.subarray(start, this.pos));
   }
 
   bool(): boolean {
@@ -145,19 +134,6 @@ class Cursor {
     this.pos = at;
     return this.string();
   }
-}
-
-/**
- * ASCII bytes as a string: very short ones (method names) by concatenation, which V8 keeps flat below
- * 13 characters and which beats a native call; longer ones in one native call.
- */
-function asciiString(buf: Uint8Array, start: number, end: number): string {
-  if (end - start <= 12) {
-    let text = '';
-    for (let i = start; i < end; i++) text += String.fromCharCode(buf[i]!);
-    return text;
-  }
-  return Buffer.isBuffer(buf) ? buf.toString('latin1', start, end) : String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
 }
 
 const EMPTY = new Uint8Array(0);
