@@ -32,7 +32,7 @@ export const DEFAULT_MEMORY_STORE_OPTIONS: MemoryResultStoreOptions = Object.fre
  * its own limits (concurrency, queue) — but they count towards the bounds, so finished records make way.
  */
 export class MemoryResultStore implements ResultStore {
-  readonly #log = new RecordLog();
+  #log = new RecordLog();
   readonly #unfinished = new Map<string, TaskRecord>();
   #unfinishedBytes = 0;
   readonly #maxCount: number;
@@ -82,7 +82,7 @@ export class MemoryResultStore implements ResultStore {
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
     this.#unfinished.clear();
     this.#unfinishedBytes = 0;
-    this.#log.clear();
+    this.#log = new RecordLog();
     return Promise.resolve();
   }
 

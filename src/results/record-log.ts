@@ -217,33 +217,26 @@ export class RecordLog {
   }
 
   #deadAtHead(): boolean {
-    if (this.#tail === EMPTY) return false;
-    let slot = this.#order[this.#orderHead]!;
-    let offset = this.#headOffset;
-    if (offset >= this.#chunkEnd[slot]!) {
-      if (slot === this.#tail) return false;
-      // The oldest chunk is used up: the oldest record is at the start of the next one.
-      slot = this.#order[this.#orderHead + 1]!;
-      offset = 0;
-      if (offset >= this.#chunkEnd[slot]!) return false;
-    }
-    return (this.#chunks[slot]![offset + H_FLAGS]! & DEAD) !== 0;
+    const slot = this.#oldestSlot();
+    return slot !== EMPTY && (this.#chunks[slot]![this.#headOffset + H_FLAGS]! & DEAD) !== 0;
   }
 
-  clear(): void {
-    this.#chunks.length = 0;
-    this.#chunkEnd.length = 0;
-    this.#freeSlots.length = 0;
-    this.#order = [];
-    this.#orderHead = 0;
-    this.#headOffset = 0;
-    this.#tail = EMPTY;
-    this.#spare = undefined;
-    this.#bytes = 0;
-    this.#live = 0;
-    this.#hashes = new Uint32Array(MIN_INDEX_SLOTS);
-    this.#refs = new Float64Array(MIN_INDEX_SLOTS).fill(EMPTY);
-    this.#mask = MIN_INDEX_SLOTS - 1;
+  /**
+   * The chunk slot holding the oldest record (at `#headOffset`), releasing used-up chunks on the way;
+   * EMPTY when the log holds no record (then the newest chunk starts over).
+   */
+  #oldestSlot(): number {
+    for (;;) {
+      if (this.#tail === EMPTY) return EMPTY;
+      const slot = this.#order[this.#orderHead]!;
+      if (this.#headOffset < this.#chunkEnd[slot]!) return slot;
+      if (slot === this.#tail) {
+        this.#chunkEnd[slot] = 0;
+        this.#headOffset = 0;
+        return EMPTY;
+      }
+      this.#releaseOldestChunk();
+    }
   }
 
   /**
@@ -251,19 +244,8 @@ export class RecordLog {
    * undefined when there was nothing to drop (empty log, or the oldest has not expired).
    */
   #dropOldest(before: number): boolean | undefined {
-    for (;;) {
-      if (this.#tail === EMPTY) return undefined;
-      const slot = this.#order[this.#orderHead]!;
-      if (this.#headOffset < this.#chunkEnd[slot]!) break;
-      if (slot === this.#tail) {
-        // Empty: start the newest chunk over.
-        this.#chunkEnd[slot] = 0;
-        this.#headOffset = 0;
-        return undefined;
-      }
-      this.#releaseOldestChunk();
-    }
-    const slot = this.#order[this.#orderHead]!;
+    const slot = this.#oldestSlot();
+    if (slot === EMPTY) return undefined;
     const buf = this.#chunks[slot]!;
     const offset = this.#headOffset;
     if (before !== Infinity && buf.readDoubleLE(offset + H_EXPIRES) > before) return undefined;
@@ -292,7 +274,6 @@ export class RecordLog {
   }
 
   #newChunk(size: number): number {
-    const wasEmpty = this.#tail === EMPTY;
     let buf: Buffer;
     if (size <= CHUNK_BYTES && this.#spare) {
       buf = this.#spare;
@@ -305,7 +286,6 @@ export class RecordLog {
     this.#chunkEnd[slot] = 0;
     this.#order.push(slot);
     this.#tail = slot;
-    if (wasEmpty) this.#headOffset = 0;
     return slot;
   }
 
@@ -316,8 +296,6 @@ export class RecordLog {
 
   #decode(buf: Buffer, offset: number): TaskRecord {
     const reader = this.#reader;
-    reader.buf = buf;
-    reader.at = offset + HEADER_BYTES;
     const flags = buf[offset + H_FLAGS]!;
     const taskId = this.#readId(buf, offset, flags);
     const method = reader.next();
