@@ -1,5 +1,3 @@
-import type { ArgValue } from '../args/arg-value';
-import { canonicalJson } from '../args/canonical-json';
 import type { SchedulerObserver } from '../engine/scheduler-types';
 import type { TaskRecord, TaskStatus } from '../results/task-record';
 
@@ -124,10 +122,8 @@ export class TaskHistory implements SchedulerObserver {
     this.#ring = new Array<Entry | undefined>(capacity).fill(undefined);
   }
 
-  taskAccepted(record: TaskRecord, args: readonly ArgValue[]): void {
-    // The engine's digest is the canonical JSON itself when short (it always starts with '['); only
-    // long args are serialised again, and then cut.
-    let json = record.argsDigest.startsWith('[') ? record.argsDigest : canonicalJson(args);
+  taskAccepted(record: TaskRecord, argsJson: string): void {
+    let json = argsJson;
     const truncated = json.length > MAX_ARGS_CHARS;
     if (truncated) json = detachedPrefix(json, MAX_ARGS_CHARS);
     const entry = new Entry(record.taskId, record.method, record.deps, json, truncated, record.submittedAt);

@@ -16,8 +16,8 @@ export function combineObservers(observers: ReadonlyArray<SchedulerObserver | un
     },
   };
   if (accepting.length > 0) {
-    combined.taskAccepted = (record, args) => {
-      for (const observer of accepting) observer.taskAccepted!(record, args);
+    combined.taskAccepted = (record, argsJson) => {
+      for (const observer of accepting) observer.taskAccepted!(record, argsJson);
     };
   }
   if (starting.length > 0) {

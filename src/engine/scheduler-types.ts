@@ -31,10 +31,10 @@ export interface SchedulerDeps {
  */
 export interface SchedulerObserver {
   /**
-   * A task was accepted (its PENDING record; not called for rejected submissions). `args` are the
-   * decoded arguments: read them now, they are not copied.
+   * A task was accepted (its PENDING record; not called for rejected submissions). `argsJson` is the
+   * canonical JSON of its decoded arguments, which the engine builds once per submission anyway.
    */
-  taskAccepted?(record: TaskRecord, args: readonly ArgValue[]): void;
+  taskAccepted?(record: TaskRecord, argsJson: string): void;
   /** A task took its slot and starts running (its RUNNING record). */
   taskStarted?(record: TaskRecord): void;
   /**

@@ -214,7 +214,7 @@ class TaskScheduler implements Scheduler {
         return this.#answerExisting(prior, identity, detached);
       }
     }
-    if (this.#observer?.taskAccepted) this.#observeAccepted(record, request.args);
+    if (this.#observer?.taskAccepted) this.#observeAccepted(record, argsJson);
     if (detached) {
       // Let the PENDING answer go out before a synchronous task takes the thread.
       setImmediate(() => void this.#run(task, definition, request, argsJson, dependencies));
@@ -453,9 +453,9 @@ class TaskScheduler implements Scheduler {
   }
 
   // Lifecycle events for observers that ask for them (the dashboard); a throw must not fail the task.
-  #observeAccepted(record: TaskRecord, args: readonly ArgValue[]): void {
+  #observeAccepted(record: TaskRecord, argsJson: string): void {
     try {
-      this.#observer!.taskAccepted!(record, args);
+      this.#observer!.taskAccepted!(record, argsJson);
     } catch (err) {
       this.#logger.error('task observer threw', { taskId: record.taskId, err });
     }

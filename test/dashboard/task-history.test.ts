@@ -8,10 +8,11 @@ import type { SchedulerObserver } from '../../src/engine/scheduler-types';
 import { newRecord, withState, type TaskRecord } from '../../src/results/task-record';
 import { MAX_ARGS_CHARS, MAX_DEPENDENTS, TaskHistory } from '../../src/dashboard/task-history';
 import { argsDigest } from '../../src/engine/task-identity';
+import { canonicalJson } from '../../src/args/canonical-json';
 
 function accept(history: TaskHistory, taskId: string, deps: readonly string[] = [], args: readonly ArgValue[] = []): TaskRecord {
   const record = newRecord(taskId, { method: 'm', deps, argsDigest: argsDigest(args), injectDependencyResults: false }, Date.now());
-  history.taskAccepted(record, args);
+  history.taskAccepted(record, canonicalJson(args));
   return record;
 }
 
@@ -83,7 +84,7 @@ describe('combineObservers', () => {
     const finished: string[] = [];
     const combined = combineObservers([{ taskFinished: (record) => finished.push(record.taskId) }, history])!;
     const record = newRecord('z', { method: 'm', deps: [], argsDigest: '[]', injectDependencyResults: false }, 1);
-    combined.taskAccepted!(record, []);
+    combined.taskAccepted!(record, '[]');
     combined.taskStarted!(withState(record, 'RUNNING', '', undefined, 2, undefined));
     combined.taskFinished(withState(record, 'SUCCESS', 'ok', undefined, 2, 3), 1);
     expect(finished).toEqual(['z']);
