@@ -25,17 +25,23 @@ export function tokenMatcher(tokens: readonly string[]): (given: string) => bool
 /**
  * Bearer-token authentication: every call except {@link OPEN_SERVICES} must carry
  * `authorization: Bearer <token>` with one of `tokens`, else UNAUTHENTICATED (compared by
- * {@link tokenMatcher}).
+ * {@link tokenMatcher}). `onRefused` is told the path of each refused call (metrics: a refused call
+ * never reaches the service, whose wrapper counts the others).
  */
-export function authMiddleware(tokens: readonly string[]): ServerMiddleware {
+export function authMiddleware(tokens: readonly string[], onRefused?: (path: string) => void): ServerMiddleware {
   if (tokens.length === 0) throw new Error('authMiddleware needs at least one token');
   const matches = tokenMatcher(tokens);
+  const refuse = (path: string, message: string): never => {
+    onRefused?.(path);
+    throw new ServerError(Status.UNAUTHENTICATED, message);
+  };
   return async function* authenticate(call, context) {
-    if (!OPEN_SERVICES.some((prefix) => call.method.path.startsWith(prefix))) {
+    const path = call.method.path;
+    if (!OPEN_SERVICES.some((prefix) => path.startsWith(prefix))) {
       const header = context.metadata.get('authorization');
       const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-      if (!match) throw new ServerError(Status.UNAUTHENTICATED, 'Missing credentials: send metadata "authorization: Bearer <token>"');
-      if (!matches(match[1]!)) throw new ServerError(Status.UNAUTHENTICATED, 'Invalid token');
+      if (!match) refuse(path, 'Missing credentials: send metadata "authorization: Bearer <token>"');
+      else if (!matches(match[1]!)) refuse(path, 'Invalid token');
     }
     return yield* call.next(call.request, context);
   };

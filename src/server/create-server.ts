@@ -65,7 +65,15 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
   });
   // Authentication wraps everything (health excepted), so unauthenticated calls reach nothing. It is
   // the only middleware: errors are mapped inside the service (see mapErrors), off the middleware path.
-  const server = deps.authTokens && deps.authTokens.length > 0 ? base.use(authMiddleware(deps.authTokens)) : base;
+  // Refused calls never reach mapErrors, so the middleware reports TaskScheduler's to the call listener.
+  const onCall = deps.onCall;
+  const servicePrefix = `/${TaskSchedulerDefinition.fullName}/`;
+  const onRefused = onCall
+    ? (path: string): void => {
+        if (path.startsWith(servicePrefix)) onCall(path, 'UNAUTHENTICATED');
+      }
+    : undefined;
+  const server = deps.authTokens && deps.authTokens.length > 0 ? base.use(authMiddleware(deps.authTokens, onRefused)) : base;
   server.add(
     // Result-carrying responses encoded directly (result-responses.ts), SubmitTask requests decoded directly.
     {

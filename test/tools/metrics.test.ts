@@ -61,6 +61,30 @@ async function eventually(address: string, check: (samples: Sample[]) => void, t
   }
 }
 
+describe('a server with metrics and authentication', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ metricsAddr: '127.0.0.1:0', authTokens: ['s3cret-token'] });
+  });
+  afterAll(() => server.close());
+
+  test('calls refused by authentication are counted as UNAUTHENTICATED, per method', async () => {
+    // The test client sends no token: both calls are refused before they reach the service.
+    expect((await expectGrpcError(server.client.submitTask({ method: 'add', args: [toAny(1), toAny(2)] }))).code).toBe(Status.UNAUTHENTICATED);
+    expect((await expectGrpcError(server.client.getResult({ taskId: 'x' }))).code).toBe(Status.UNAUTHENTICATED);
+    const authed = createTaskSchedulerClient(server.address, { token: 's3cret-token' });
+    try {
+      expect((await authed.client.submitTask({ method: 'add', args: [toAny(1), toAny(2)] })).result).toBe('3');
+    } finally {
+      authed.close();
+    }
+    const { samples } = await scrape(server.metricsAddress!);
+    expect(valueOf(samples, 'task_scheduler_grpc_requests_total', { rpc: SUBMIT, code: 'UNAUTHENTICATED' })).toBe(1);
+    expect(valueOf(samples, 'task_scheduler_grpc_requests_total', { rpc: '/taskscheduler.TaskScheduler/GetResult', code: 'UNAUTHENTICATED' })).toBe(1);
+    expect(valueOf(samples, 'task_scheduler_grpc_requests_total', { rpc: SUBMIT, code: 'OK' })).toBe(1);
+  });
+});
+
 describe('an in-process server with metricsAddr', () => {
   let server: TestServer;
   let metrics: string;
