@@ -21,6 +21,7 @@ import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
 import { TaskPool } from './tasks/pool/task-pool';
 import { registerBuiltinTasks } from './tasks/builtins';
 import { defaultRegistry, TaskRegistry } from './tasks/task-registry';
+import { DEFAULT_MAX_ATTEMPTS } from './tasks/retry-policy';
 
 /** Settings of a Task Scheduler instance (the CLI maps its flags onto these). */
 export interface AppConfig {
@@ -54,8 +55,18 @@ export interface AppConfig {
   readonly shutdownGraceMs: number;
   /** Most tasks running at once; 0 = unlimited. */
   readonly maxConcurrentTasks: number;
-  /** Most accepted tasks waiting to run; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  /** Most tasks waiting for a slot; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
   readonly maxQueuedTasks: number;
+  /** Most tasks waiting for unfinished dependencies; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  readonly maxDependentTasks: number;
+  /** Most bytes held by accepted unfinished tasks (dependents: at most half); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  readonly maxUnfinishedBytes: number;
+  /** Largest `dependency_timeout_ms` a request may ask for, ms. */
+  readonly maxDependencyTimeoutMs: number;
+  /** Largest `execution_timeout_ms` a request may ask for, ms. */
+  readonly maxExecutionTimeoutMs: number;
+  /** Largest `max_attempts` a request's retry policy may ask for. */
+  readonly maxAttempts: number;
   /** Worker threads for CPU-bound sync tasks (`worker: true`); 0 = run them inline. */
   readonly workerThreads: number;
   /** Heap limit per worker thread, MB; 0 = Node's default. */
@@ -100,6 +111,11 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   shutdownGraceMs: 10_000,
   maxConcurrentTasks: 0,
   maxQueuedTasks: 100_000,
+  maxDependentTasks: 100_000,
+  maxUnfinishedBytes: 256 * 1024 * 1024,
+  maxDependencyTimeoutMs: DEFAULT_REQUEST_LIMITS.maxDependencyTimeoutMs,
+  maxExecutionTimeoutMs: DEFAULT_REQUEST_LIMITS.maxExecutionTimeoutMs,
+  maxAttempts: DEFAULT_MAX_ATTEMPTS,
   workerThreads: availableParallelism(),
   workerMaxMemoryMb: 512,
   taskModules: [],
@@ -218,6 +234,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     executionTimeoutMs: config.executionTimeoutMs,
     maxConcurrentTasks: config.maxConcurrentTasks,
     maxQueuedTasks: config.maxQueuedTasks,
+    maxDependentTasks: config.maxDependentTasks,
+    maxUnfinishedBytes: config.maxUnfinishedBytes,
+    maxAttempts: config.maxAttempts,
     ...(pool ? { pool } : {}),
     ...(observer ? { observer } : {}),
   });
@@ -234,7 +253,13 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     logger,
     health,
     decodeLimits: Object.freeze({ maxDepth: config.maxArgDepth, maxStringBytes: config.maxStringBytes, maxMapEntries: config.maxMapEntries }),
-    requestLimits: Object.freeze({ maxArgs: config.maxArgs, maxDeps: config.maxDeps, maxTaskIdLength: config.maxTaskIdLength }),
+    requestLimits: Object.freeze({
+      maxArgs: config.maxArgs,
+      maxDeps: config.maxDeps,
+      maxTaskIdLength: config.maxTaskIdLength,
+      maxDependencyTimeoutMs: config.maxDependencyTimeoutMs,
+      maxExecutionTimeoutMs: config.maxExecutionTimeoutMs,
+    }),
     maxMessageBytes: config.maxMessageBytes,
     tls: config.tls,
     authTokens: config.authTokens,

@@ -3,7 +3,8 @@
  * the builders for embedding the server.
  */
 export * from './args';
-export { InvalidArgumentsError, StoreUnavailableError, TaskSchedulerError, StatusCode } from './errors';
+export { InvalidArgumentsError, PermanentError, StoreUnavailableError, TaskSchedulerError, StatusCode } from './errors';
+export { normalizeRetryPolicy, retryDelayMs, type RetryPolicy, type RetryPolicyInput } from './tasks/retry-policy';
 export type { AbortListener, TaskContext } from './tasks/task-context';
 export {
   asyncTask,

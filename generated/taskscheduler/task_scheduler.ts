@@ -39,6 +39,29 @@ export interface TaskRequest {
   injectDependencyResults: boolean;
   /** Max run time of the task; 0 = server default (none). */
   executionTimeoutMs: Long;
+  /**
+   * Runs the task again when an attempt fails (retryable failures only; see RetryPolicy). Absent: the
+   * method's registered policy, else one attempt. Part of the task's identity (idempotency).
+   */
+  retryPolicy: RetryPolicy | undefined;
+}
+
+/**
+ * How often and when a failed task runs again. Retried: anything the task throws, execution
+ * timeouts, a worker thread that crashed, a server that died while the task ran. Never retried:
+ * invalid arguments, a task's permanent error, cancellation, failed or missing dependencies, shutdown.
+ * The n-th retry waits about initial_backoff_ms × backoff_multiplier^(n-1), capped at max_backoff_ms,
+ * with jitter (between half and all of that).
+ */
+export interface RetryPolicy {
+  /** Attempts in all, the first included; 0 or 1: run once. At most the server's --max-attempts. */
+  maxAttempts: number;
+  /** Wait before the first retry, ms; 0: 1000. */
+  initialBackoffMs: Long;
+  /** Longest wait between attempts, ms; 0: 60000 (or initial_backoff_ms when larger). */
+  maxBackoffMs: Long;
+  /** Growth of the wait from one retry to the next, at least 1; 0: 2. */
+  backoffMultiplier: number;
 }
 
 export interface TaskResponse {
@@ -46,6 +69,8 @@ export interface TaskResponse {
   status: TaskResponse_Status;
   /** The task's return value, or the failure message. */
   result: string;
+  /** Attempts started so far (more than 1 only after retries). */
+  attempts: number;
 }
 
 export enum TaskResponse_Status {
@@ -112,6 +137,8 @@ export interface ResultRequest {
 export interface ResultResponse {
   status: TaskResponse_Status;
   result: string;
+  /** Attempts started so far (more than 1 only after retries). */
+  attempts: number;
 }
 
 export interface WaitResultRequest {
@@ -170,6 +197,7 @@ function createBaseTaskRequest(): TaskRequest {
     dependencyTimeoutMs: Long.UZERO,
     injectDependencyResults: false,
     executionTimeoutMs: Long.UZERO,
+    retryPolicy: undefined,
   };
 }
 
@@ -201,6 +229,9 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     }
     if (!message.executionTimeoutMs.equals(Long.UZERO)) {
       writer.uint32(72).uint64(message.executionTimeoutMs.toString());
+    }
+    if (message.retryPolicy !== undefined) {
+      RetryPolicy.encode(message.retryPolicy, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -290,6 +321,14 @@ export const TaskRequest: MessageFns<TaskRequest> = {
             message.executionTimeoutMs = Long.fromString(reader.uint64().toString(), true);
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.retryPolicy = RetryPolicy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -333,6 +372,11 @@ export const TaskRequest: MessageFns<TaskRequest> = {
         : isSet(object.execution_timeout_ms)
         ? Long.fromValue(object.execution_timeout_ms)
         : Long.UZERO,
+      retryPolicy: isSet(object.retryPolicy)
+        ? RetryPolicy.fromJSON(object.retryPolicy)
+        : isSet(object.retry_policy)
+        ? RetryPolicy.fromJSON(object.retry_policy)
+        : undefined,
     };
   },
 
@@ -365,6 +409,9 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     if (!message.executionTimeoutMs.equals(Long.UZERO)) {
       obj.executionTimeoutMs = (message.executionTimeoutMs || Long.UZERO).toString();
     }
+    if (message.retryPolicy !== undefined) {
+      obj.retryPolicy = RetryPolicy.toJSON(message.retryPolicy);
+    }
     return obj;
   },
 
@@ -386,12 +433,152 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     message.executionTimeoutMs = (object.executionTimeoutMs !== undefined && object.executionTimeoutMs !== null)
       ? Long.fromValue(object.executionTimeoutMs)
       : Long.UZERO;
+    message.retryPolicy = (object.retryPolicy !== undefined && object.retryPolicy !== null)
+      ? RetryPolicy.fromPartial(object.retryPolicy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRetryPolicy(): RetryPolicy {
+  return { maxAttempts: 0, initialBackoffMs: Long.UZERO, maxBackoffMs: Long.UZERO, backoffMultiplier: 0 };
+}
+
+export const RetryPolicy: MessageFns<RetryPolicy> = {
+  encode(message: RetryPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxAttempts !== 0) {
+      writer.uint32(8).uint32(message.maxAttempts);
+    }
+    if (!message.initialBackoffMs.equals(Long.UZERO)) {
+      writer.uint32(16).uint64(message.initialBackoffMs.toString());
+    }
+    if (!message.maxBackoffMs.equals(Long.UZERO)) {
+      writer.uint32(24).uint64(message.maxBackoffMs.toString());
+    }
+    if (message.backoffMultiplier !== 0) {
+      writer.uint32(33).double(message.backoffMultiplier);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxAttempts = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.initialBackoffMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxBackoffMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.backoffMultiplier = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryPolicy {
+    return {
+      maxAttempts: isSet(object.maxAttempts)
+        ? globalThis.Number(object.maxAttempts)
+        : isSet(object.max_attempts)
+        ? globalThis.Number(object.max_attempts)
+        : 0,
+      initialBackoffMs: isSet(object.initialBackoffMs)
+        ? Long.fromValue(object.initialBackoffMs)
+        : isSet(object.initial_backoff_ms)
+        ? Long.fromValue(object.initial_backoff_ms)
+        : Long.UZERO,
+      maxBackoffMs: isSet(object.maxBackoffMs)
+        ? Long.fromValue(object.maxBackoffMs)
+        : isSet(object.max_backoff_ms)
+        ? Long.fromValue(object.max_backoff_ms)
+        : Long.UZERO,
+      backoffMultiplier: isSet(object.backoffMultiplier)
+        ? globalThis.Number(object.backoffMultiplier)
+        : isSet(object.backoff_multiplier)
+        ? globalThis.Number(object.backoff_multiplier)
+        : 0,
+    };
+  },
+
+  toJSON(message: RetryPolicy): unknown {
+    const obj: any = {};
+    if (message.maxAttempts !== 0) {
+      obj.maxAttempts = Math.round(message.maxAttempts);
+    }
+    if (!message.initialBackoffMs.equals(Long.UZERO)) {
+      obj.initialBackoffMs = (message.initialBackoffMs || Long.UZERO).toString();
+    }
+    if (!message.maxBackoffMs.equals(Long.UZERO)) {
+      obj.maxBackoffMs = (message.maxBackoffMs || Long.UZERO).toString();
+    }
+    if (message.backoffMultiplier !== 0) {
+      obj.backoffMultiplier = floatToJson(message.backoffMultiplier);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetryPolicy>): RetryPolicy {
+    return RetryPolicy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetryPolicy>): RetryPolicy {
+    const message = createBaseRetryPolicy();
+    message.maxAttempts = object.maxAttempts ?? 0;
+    message.initialBackoffMs = (object.initialBackoffMs !== undefined && object.initialBackoffMs !== null)
+      ? Long.fromValue(object.initialBackoffMs)
+      : Long.UZERO;
+    message.maxBackoffMs = (object.maxBackoffMs !== undefined && object.maxBackoffMs !== null)
+      ? Long.fromValue(object.maxBackoffMs)
+      : Long.UZERO;
+    message.backoffMultiplier = object.backoffMultiplier ?? 0;
     return message;
   },
 };
 
 function createBaseTaskResponse(): TaskResponse {
-  return { taskId: "", status: 0, result: "" };
+  return { taskId: "", status: 0, result: "", attempts: 0 };
 }
 
 export const TaskResponse: MessageFns<TaskResponse> = {
@@ -404,6 +591,9 @@ export const TaskResponse: MessageFns<TaskResponse> = {
     }
     if (message.result !== "") {
       writer.uint32(26).string(message.result);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(32).uint32(message.attempts);
     }
     return writer;
   },
@@ -445,6 +635,14 @@ export const TaskResponse: MessageFns<TaskResponse> = {
             message.result = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -466,6 +664,7 @@ export const TaskResponse: MessageFns<TaskResponse> = {
         : "",
       status: isSet(object.status) ? taskResponse_StatusFromJSON(object.status) : 0,
       result: isSet(object.result) ? globalThis.String(object.result) : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
     };
   },
 
@@ -480,6 +679,9 @@ export const TaskResponse: MessageFns<TaskResponse> = {
     if (message.result !== "") {
       obj.result = message.result;
     }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
     return obj;
   },
 
@@ -491,6 +693,7 @@ export const TaskResponse: MessageFns<TaskResponse> = {
     message.taskId = object.taskId ?? "";
     message.status = object.status ?? 0;
     message.result = object.result ?? "";
+    message.attempts = object.attempts ?? 0;
     return message;
   },
 };
@@ -569,7 +772,7 @@ export const ResultRequest: MessageFns<ResultRequest> = {
 };
 
 function createBaseResultResponse(): ResultResponse {
-  return { status: 0, result: "" };
+  return { status: 0, result: "", attempts: 0 };
 }
 
 export const ResultResponse: MessageFns<ResultResponse> = {
@@ -579,6 +782,9 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     }
     if (message.result !== "") {
       writer.uint32(18).string(message.result);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(24).uint32(message.attempts);
     }
     return writer;
   },
@@ -612,6 +818,14 @@ export const ResultResponse: MessageFns<ResultResponse> = {
             message.result = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -628,6 +842,7 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     return {
       status: isSet(object.status) ? taskResponse_StatusFromJSON(object.status) : 0,
       result: isSet(object.result) ? globalThis.String(object.result) : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
     };
   },
 
@@ -639,6 +854,9 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     if (message.result !== "") {
       obj.result = message.result;
     }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
     return obj;
   },
 
@@ -649,6 +867,7 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     const message = createBaseResultResponse();
     message.status = object.status ?? 0;
     message.result = object.result ?? "";
+    message.attempts = object.attempts ?? 0;
     return message;
   },
 };
@@ -1472,6 +1691,10 @@ export interface TaskSchedulerClient<CallOptionsExt = {}> {
   ): Promise<CancelTaskResponse>;
   /** Registered task methods. */
   listTasks(request: DeepPartial<ListTasksRequest>, options?: CallOptions & CallOptionsExt): Promise<ListTasksResponse>;
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

@@ -51,7 +51,12 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('max-string-bytes', { type: 'number', default: d.maxStringBytes, describe: 'Largest string/bytes argument value or map key, bytes' })
     .option('max-map-entries', { type: 'number', default: d.maxMapEntries, describe: 'Most entries in one map/struct argument' })
     .option('max-concurrent-tasks', { type: 'number', default: d.maxConcurrentTasks, describe: 'Most tasks running at once (0 = unlimited); tasks waiting for dependencies hold no slot' })
-    .option('max-queued-tasks', { type: 'number', default: d.maxQueuedTasks, describe: 'Most accepted tasks waiting to run; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-queued-tasks', { type: 'number', default: d.maxQueuedTasks, describe: 'Most tasks waiting for a slot; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-dependent-tasks', { type: 'number', default: d.maxDependentTasks, describe: 'Most tasks waiting for unfinished dependencies; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-unfinished-bytes', { type: 'number', default: d.maxUnfinishedBytes, describe: 'Most bytes held by accepted unfinished tasks (args, deps, records; dependents at most half); beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-dependency-timeout-ms', { type: 'number', default: d.maxDependencyTimeoutMs, describe: 'Largest dependency_timeout_ms a request may ask for' })
+    .option('max-execution-timeout-ms', { type: 'number', default: d.maxExecutionTimeoutMs, describe: 'Largest execution_timeout_ms a request may ask for' })
+    .option('max-attempts', { type: 'number', default: d.maxAttempts, describe: 'Largest retry_policy.max_attempts a request may ask for' })
     .option('worker-threads', { type: 'number', default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
     .option('worker-max-memory-mb', { type: 'number', default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
     .option('task-module', { type: 'string', array: true, default: [] as string[], describe: 'JS module(s) of your own tasks (syncTask/asyncTask at import), loaded here and in workers' })
@@ -109,9 +114,14 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   const leaseMs = positiveInt('lease-ms')(parsed['lease-ms']);
   if (leaseMs < 100) throw new Error(`--lease-ms must be at least 100, got ${leaseMs}`);
   const dashboardAddr = dashboardAddress(String(parsed['dashboard-addr'] ?? ''));
+  const dependencyTimeoutMs = positiveInt('dependency-timeout-ms')(parsed['dependency-timeout-ms']);
+  const maxDependencyTimeoutMs = positiveInt('max-dependency-timeout-ms')(parsed['max-dependency-timeout-ms']);
+  if (dependencyTimeoutMs > maxDependencyTimeoutMs) {
+    throw new Error(`--dependency-timeout-ms ${dependencyTimeoutMs} is over --max-dependency-timeout-ms ${maxDependencyTimeoutMs}`);
+  }
   const app: AppConfig = {
     libraryDir: String(parsed['library-dir'] ?? ''),
-    dependencyTimeoutMs: positiveInt('dependency-timeout-ms')(parsed['dependency-timeout-ms']),
+    dependencyTimeoutMs,
     executionTimeoutMs: nonNegativeInt('execution-timeout-ms')(parsed['execution-timeout-ms']),
     resultTtlSecs: nonNegativeInt('result-ttl-secs')(parsed['result-ttl-secs']),
     maxResults: positiveInt('max-results')(parsed['max-results']),
@@ -126,6 +136,11 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     shutdownGraceMs: nonNegativeInt('shutdown-grace-ms')(parsed['shutdown-grace-ms']),
     maxConcurrentTasks: nonNegativeInt('max-concurrent-tasks')(parsed['max-concurrent-tasks']),
     maxQueuedTasks: nonNegativeInt('max-queued-tasks')(parsed['max-queued-tasks']),
+    maxDependentTasks: nonNegativeInt('max-dependent-tasks')(parsed['max-dependent-tasks']),
+    maxUnfinishedBytes: nonNegativeInt('max-unfinished-bytes')(parsed['max-unfinished-bytes']),
+    maxDependencyTimeoutMs,
+    maxExecutionTimeoutMs: positiveInt('max-execution-timeout-ms')(parsed['max-execution-timeout-ms']),
+    maxAttempts: positiveInt('max-attempts')(parsed['max-attempts']),
     workerThreads: nonNegativeInt('worker-threads')(parsed['worker-threads']),
     workerMaxMemoryMb: nonNegativeInt('worker-max-memory-mb')(parsed['worker-max-memory-mb']),
     taskModules: ((parsed['task-module'] as string[] | undefined) ?? []).filter((module) => module !== ''),

@@ -54,6 +54,8 @@ interface Waiter {
  * by itself, and terminal records that could not be written meanwhile are written then.
  */
 export class RedisResultStore implements SharedResultStore {
+  /** Records outlive each replica (a lost replica's tasks are taken over by another). */
+  readonly durable = true;
   readonly replicaId: string;
   readonly #prefix: string;
   readonly #ttlMs: number;

@@ -14,6 +14,17 @@ export interface ResultStoreStats {
  * evicted record simply reads as absent.
  */
 export interface ResultStore {
+  /**
+   * Whether records outlive this process (SQLite, Redis). The engine then stores what it takes to run
+   * a task again (`TaskRecord.spec`), stores RUNNING before an attempt runs (so a crash cannot make a
+   * task without attempts left run twice) and leaves unstarted tasks PENDING at shutdown.
+   */
+  readonly durable: boolean;
+  /**
+   * Every unfinished (PENDING or RUNNING) record, for recovery at start. Present on durable stores of
+   * one process (SQLite); a shared store (Redis) hands over a lost replica's tasks instead.
+   */
+  unfinished?(): Promise<TaskRecord[]>;
   /** The record of `taskId`, or undefined when unknown or evicted. */
   get(taskId: string): Promise<TaskRecord | undefined>;
   /**

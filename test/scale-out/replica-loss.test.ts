@@ -57,12 +57,13 @@ test('kill -9 of a replica: its tasks FAILED within about a lease, dependents an
   const lost = `Owner replica lost: ${replica}`;
   const waited = await waiter;
   const noticedAfter = Date.now() - killedAt;
-  expect(waited).toEqual({ status: TaskResponse_Status.FAILED, result: lost });
+  expect(waited).toEqual({ status: TaskResponse_Status.FAILED, result: lost, attempts: 1 });
   // Within about one lease: the lease runs out, then the next check (every ~lease/4) reaps it.
   expect(noticedAfter).toBeGreaterThanOrEqual(LEASE_MS - 400);
   expect(noticedAfter).toBeLessThan(LEASE_MS * 2.5);
   for (const taskId of ['v-0', 'v-1', 'v-2', 'v-3', 'v-4', 'v-pending']) {
-    for (const client of [survivor1, survivor2]) expect(await client.getResult({ taskId })).toEqual({ status: TaskResponse_Status.FAILED, result: lost });
+    const attempts = taskId === 'v-pending' ? 0 : 1;
+    for (const client of [survivor1, survivor2]) expect(await client.getResult({ taskId })).toEqual({ status: TaskResponse_Status.FAILED, result: lost, attempts });
   }
   for (const [i, pending] of dependents.entries()) {
     const err = await pending;
@@ -74,7 +75,7 @@ test('kill -9 of a replica: its tasks FAILED within about a lease, dependents an
   expect(replayed.details).toBe(lost);
   const done = await Promise.all(others);
   expect(done.map((answer) => answer.result)).toEqual(Array.from({ length: 6 }, (_, i) => `slept ${1_000 + 100 * i} ms`));
-  expect(await survivor2.waitResult({ taskId: 's-dep', timeoutMs: ms(5_000) })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 1500 ms' });
+  expect(await survivor2.waitResult({ taskId: 's-dep', timeoutMs: ms(5_000) })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 1500 ms', attempts: 1 });
   // The survivors keep serving, with each other.
   await survivor1.submitTask({ taskId: 'after-a', method: 'sleep', args: [toAny(100)], detached: true });
   expect((await survivor2.submitTask({ taskId: 'after-b', method: 'concat', args: [], deps: ['after-a'], injectDependencyResults: true })).result).toBe('slept 100 ms');

@@ -36,7 +36,7 @@ interface Seen {
 }
 
 function ok(result: string): TaskResponse {
-  return { taskId: '', status: TaskResponse_Status.SUCCESS, result };
+  return { taskId: '', status: TaskResponse_Status.SUCCESS, result, attempts: 1 };
 }
 
 interface Harness {

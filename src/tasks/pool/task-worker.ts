@@ -6,7 +6,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
-import { describeThrown, InvalidArgumentsError } from '../../errors';
+import { describeThrown, InvalidArgumentsError, PermanentError } from '../../errors';
 import { loadPlugin } from '../../plugins/load-plugins';
 import { registerBuiltinTasks } from '../builtins';
 import type { TaskContext } from '../task-context';
@@ -68,6 +68,7 @@ export default function runPooledTask(request: PoolRequest): PoolReply {
   const ctx: TaskContext = {
     taskId: request.taskId,
     method: request.name,
+    attempt: request.attempt,
     dependencyResults: new Map(request.dependencyResults),
     signal: NEVER,
     onAbort: () => NEVER_UNSUBSCRIBE,
@@ -80,6 +81,7 @@ export default function runPooledTask(request: PoolRequest): PoolReply {
     return { ok: true, result };
   } catch (err) {
     if (err instanceof InvalidArgumentsError) return { ok: false, invalidArguments: true, message: err.detail };
+    if (err instanceof PermanentError) return { ok: false, invalidArguments: false, permanent: true, message: err.detail };
     return { ok: false, invalidArguments: false, message: describeThrown(err) };
   }
 }
