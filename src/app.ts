@@ -16,6 +16,7 @@ import type { TlsFiles } from './server/tls';
 import { MemoryResultStore, DEFAULT_MEMORY_STORE_OPTIONS } from './results/memory-result-store';
 import type { ResultStore } from './results/result-store';
 import { DEFAULT_LEASE_MS, DEFAULT_REDIS_PREFIX, RedisResultStore } from './results/redis-result-store';
+import { SqliteResultStore } from './results/sqlite-result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
 import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
 import { TaskPool } from './tasks/pool/task-pool';
@@ -81,8 +82,13 @@ export interface AppConfig {
   readonly metricsAddr: string;
   /** Warn when the event loop is blocked this long, naming the running tasks; 0 = no watchdog. */
   readonly stallWarnMs: number;
-  /** Result store: `memory` (embedded, default) or a Redis URL (`redis://…`, `rediss://…`) shared by replicas. */
+  /**
+   * Result store: `memory` (embedded, default), `sqlite:<path>` (embedded and durable: accepted tasks
+   * and results survive a crash or restart) or a Redis URL (`redis://…`, `rediss://…`) shared by replicas.
+   */
   readonly store: string;
+  /** With `sqlite:`: `normal` survives a process crash; `full` also survives power loss (an fsync per commit). */
+  readonly sqliteSynchronous: 'normal' | 'full';
   /** Prefix of the Redis keys and channels (several deployments can share one Redis). */
   readonly redisPrefix: string;
   /** With Redis: how long a replica owns its unfinished tasks without renewing; lost after that. */
@@ -124,6 +130,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   metricsAddr: '',
   stallWarnMs: 500,
   store: 'memory',
+  sqliteSynchronous: 'normal',
   redisPrefix: DEFAULT_REDIS_PREFIX,
   leaseMs: DEFAULT_LEASE_MS,
   dashboardAddr: '',
@@ -177,11 +184,24 @@ export interface App {
 
 let builtinsInDefaultRegistry = false;
 
-/** The result store the config names: in memory, or Redis shared by replicas. */
+/** `--store sqlite:<path>`. */
+export const SQLITE_PREFIX = 'sqlite:';
+
+/** The result store the config names: in memory, SQLite, or Redis shared by replicas. */
 function createResultStore(config: AppConfig, logger: Logger): ResultStore {
   const ttlMs = config.resultTtlSecs * 1000;
   if (config.store === 'memory' || config.store === '') {
     return new MemoryResultStore({ maxCount: config.maxResults, maxBytes: config.maxResultBytes, ttlMs });
+  }
+  if (config.store.startsWith(SQLITE_PREFIX)) {
+    return new SqliteResultStore({
+      path: config.store.slice(SQLITE_PREFIX.length),
+      ttlMs,
+      maxCount: config.maxResults,
+      maxBytes: config.maxResultBytes,
+      synchronous: config.sqliteSynchronous,
+      logger,
+    });
   }
   return new RedisResultStore({ url: config.store, prefix: config.redisPrefix, ttlMs, leaseMs: config.leaseMs, logger });
 }
@@ -295,6 +315,16 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       if (results instanceof RedisResultStore && !(await results.ready(5_000))) {
         // Served anyway: calls that need Redis answer UNAVAILABLE until it is reachable.
         logger.warn('Redis is not reachable yet: serving anyway, calls that need it answer UNAVAILABLE until it is', { replica: results.replicaId, error: results.lastError });
+      }
+      if (results.unfinished) {
+        // Before listening: every task accepted before a restart is in flight again (or ended) by the
+        // time a client can ask about it.
+        const began = performance.now();
+        const unfinished = await results.unfinished();
+        if (unfinished.length > 0) {
+          const summary = await built.recover(unfinished, 'the server stopped');
+          logger.info('recovered unfinished tasks from the store', { ...summary, ms: Math.round(performance.now() - began) });
+        }
       }
       try {
         grpc = await server.listen(address);

@@ -68,7 +68,17 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('auth-token', { type: 'string', array: true, describe: 'Require "authorization: Bearer <token>" (repeatable); prefer the env var or --auth-token-file' })
     .option('auth-token-file', { type: 'string', describe: 'File of accepted bearer tokens, one per line (# comments)' })
     .option('metrics-addr', { type: 'string', default: '', describe: 'Serve Prometheus metrics at http://host:port/metrics; empty: off' })
-    .option('store', { type: 'string', default: d.store, describe: 'Result store: memory, or a Redis URL redis://[:password@]host:port[/db] (rediss:// for TLS) shared by replicas' })
+    .option('store', {
+      type: 'string',
+      default: d.store,
+      describe: 'Result store: memory (lost at exit); sqlite:<path> (embedded, durable: tasks and results survive a crash or restart); or a Redis URL redis://[:password@]host:port[/db] (rediss:// for TLS) shared by replicas',
+    })
+    .option('sqlite-synchronous', {
+      type: 'string',
+      choices: ['normal', 'full'],
+      default: d.sqliteSynchronous,
+      describe: 'With sqlite: normal = a commit survives the process crashing; full = it also survives power loss (an fsync per commit, slower)',
+    })
     .option('redis-prefix', { type: 'string', default: d.redisPrefix, describe: 'Prefix of the Redis keys and channels (deployments sharing one Redis use different ones)' })
     .option('lease-ms', { type: 'number', default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; its unfinished tasks become FAILED' })
     .option('dashboard-addr', { type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
@@ -108,8 +118,8 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   const metricsAddr = String(parsed['metrics-addr'] ?? '');
   if (metricsAddr) parseListenAddress(metricsAddr);
   const store = String(parsed['store'] ?? 'memory');
-  if (store !== 'memory' && !/^rediss?:\/\/[^/]/i.test(store)) {
-    throw new Error(`--store must be memory or a Redis URL (redis://host:port, rediss://host:port), got ${JSON.stringify(store)}`);
+  if (store !== 'memory' && !/^rediss?:\/\/[^/]/i.test(store) && !/^sqlite:.+/.test(store)) {
+    throw new Error(`--store must be memory, sqlite:<path> or a Redis URL (redis://host:port, rediss://host:port), got ${JSON.stringify(store)}`);
   }
   const leaseMs = positiveInt('lease-ms')(parsed['lease-ms']);
   if (leaseMs < 100) throw new Error(`--lease-ms must be at least 100, got ${leaseMs}`);
@@ -149,6 +159,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     metricsAddr,
     stallWarnMs: nonNegativeInt('stall-warn-ms')(parsed['stall-warn-ms']),
     store,
+    sqliteSynchronous: parsed['sqlite-synchronous'] === 'full' ? 'full' : 'normal',
     redisPrefix: String(parsed['redis-prefix'] ?? ''),
     leaseMs,
     dashboardAddr,
