@@ -91,6 +91,9 @@ class TaskScheduler implements Scheduler {
     this.#observer = deps.observer;
     this.#shared = isSharedResultStore(deps.results) ? deps.results : undefined;
     this.#shared?.onCancelRequest((taskId) => this.#cancelRequested(taskId));
+    this.#shared?.onTakeover((records, replica) => {
+      this.recover(records, `replica '${clip(replica)}' was lost`).catch((err: unknown) => this.#logger.error('running tasks taken over from a lost replica failed', { replica, err }));
+    });
     this.#lookup = {
       inFlight: (taskId) => this.#inFlight.get(taskId),
       stored: (taskId) => this.#results.get(taskId),

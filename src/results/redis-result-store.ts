@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
-import { StatusCode, StoreUnavailableError } from '../errors';
+import { StatusCode, StoreUnavailableError, clip } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStoreStats } from './result-store';
 import { INSERT_SCRIPT, REAP_SCRIPT, RENEW_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts';
@@ -74,6 +74,7 @@ export class RedisResultStore implements SharedResultStore {
   readonly #unsaved = new Map<string, TaskRecord>();
   readonly #timers: NodeJS.Timeout[] = [];
   #cancelHandler: ((taskId: string) => void) | undefined;
+  #takeoverHandler: ((records: TaskRecord[], replica: string) => void) | undefined;
   #cancelSubscribed = false;
   #droppedUnsaved = 0;
   #lastCount = 0;
@@ -229,6 +230,10 @@ export class RedisResultStore implements SharedResultStore {
     this.#cancelHandler = handler;
   }
 
+  onTakeover(handler: (records: TaskRecord[], replica: string) => void): void {
+    this.#takeoverHandler = handler;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -237,8 +242,18 @@ export class RedisResultStore implements SharedResultStore {
       for (const waiter of entry.waiters) waiter.fail(new StoreUnavailableError('the store is closing'));
     }
     if (this.#redis.status === 'ready') {
-      // A clean exit: nothing of ours is left to reap (the engine finished or cancelled every task).
-      await this.#redis.multi().del(this.#leaseKey).srem(this.#replicasKey, this.replicaId).exec().catch(() => undefined);
+      // A clean exit. Unstarted tasks the engine left PENDING are still ours: giving up the lease
+      // (but staying listed) lets another replica take them over at its next check; with nothing
+      // left, the replica leaves the list too.
+      try {
+        const owned = await this.#redis.scard(this.#ownedKey);
+        const exit = this.#redis.multi().del(this.#leaseKey);
+        if (owned === 0) exit.srem(this.#replicasKey, this.replicaId);
+        await exit.exec();
+        if (owned > 0) this.#logger.info('left unstarted tasks to the other replicas', { tasks: owned });
+      } catch {
+        // Redis went away meanwhile: the lease expires by itself, with the same effect.
+      }
     }
     // QUIT only on a working connection; any other is cut (stopping its reconnect attempts).
     await Promise.allSettled([this.#redis, this.#sub].map((connection) => (connection.status === 'ready' ? connection.quit() : connection.disconnect())));
@@ -250,9 +265,17 @@ export class RedisResultStore implements SharedResultStore {
     return `${this.#prefix}t:${taskId}`;
   }
 
+  /**
+   * Stores a transition. Refused when the record is terminal already (the first terminal state stays:
+   * nothing to do) or, for an unfinished transition, when another replica owns the task now — it took
+   * it over after this replica's lease ran out — which throws: this replica must not run it.
+   */
   async #transition(record: TaskRecord): Promise<void> {
     const id = record.taskId;
-    await this.#call(this.#redis.tsTransition(this.#recordKey(id), this.#ownedKey, encodeRecord(record), this.#ttlMs, id, this.#doneChannelPrefix + id));
+    const current = await this.#call(this.#redis.tsTransition(this.#recordKey(id), this.#ownedKey, encodeRecord(record), this.#ttlMs, id, this.#doneChannelPrefix + id));
+    if (current !== null && !isFinished(record.status)) {
+      throw new StoreUnavailableError(`task '${clip(id)}' is no longer this replica's (its lease ran out and another replica took the task over)`);
+    }
   }
 
   /** A Redis call whose connection failures become UNAVAILABLE (script errors stay what they are: bugs). */
@@ -399,8 +422,14 @@ export class RedisResultStore implements SharedResultStore {
     if (this.#closed || this.#redis.status !== 'ready') return;
     try {
       const lost = await this.#redis.tsReap(this.#replicasKey, this.#prefix, Date.now(), this.#ttlMs, this.replicaId, StatusCode.ABORTED);
-      for (let i = 0; i + 1 < lost.length; i += 2) {
-        this.#logger.warn('replica lost: its unfinished tasks are now FAILED', { replica: lost[i], tasks: lost[i + 1] });
+      for (let i = 0; i + 2 < lost.length; ) {
+        const replica = String(lost[i]);
+        const failed = Number(lost[i + 1]);
+        const taken = Number(lost[i + 2]);
+        const records = lost.slice(i + 3, i + 3 + taken).map((value) => decodeRecord(String(value)));
+        i += 3 + taken;
+        this.#logger.warn('replica lost: its tasks that can run again are taken over here, the others are FAILED', { replica, takenOver: taken, failed });
+        if (records.length > 0) this.#takeoverHandler?.(records, replica);
       }
     } catch (err) {
       this.#logger.warn('checking for lost replicas failed', { err: err instanceof Error ? err.message : String(err) });
