@@ -1,6 +1,7 @@
 import type { ArgValue } from '../args/arg-value';
 import type { Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
+import type { TaskPage, TaskQuery } from '../results/task-query';
 import type { TaskRecord, TaskStatus } from '../results/task-record';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { RetryPolicyInput } from '../tasks/retry-policy';
@@ -144,6 +145,8 @@ export interface Scheduler {
   waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined>;
   /** Cancels an unfinished task. */
   cancel(taskId: string): Promise<CancelOutcome>;
+  /** One page of the submitted tasks the store holds, newest first (see {@link TaskQuery}). */
+  listSubmitted(query: TaskQuery): Promise<TaskPage>;
   /** Current counts. */
   stats(): SchedulerStats;
   /** Tasks in state RUNNING now; walks the in-flight tasks, so for rare callers (the stall watchdog), not per task. */

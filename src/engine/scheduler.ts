@@ -13,6 +13,7 @@ import {
 } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
+import type { TaskPage, TaskQuery } from '../results/task-query';
 import { isSharedResultStore, type SharedResultStore } from '../results/shared-result-store';
 import { isFinished, newRecord, startedAttempt, withAttemptError, withState, type TaskIdentity, type TaskRecord, type TaskSpec } from '../results/task-record';
 import { DEFAULT_MAX_ATTEMPTS, normalizeRetryPolicy, retryDelayMs, retryKeyOf, type RetryPolicy } from '../tasks/retry-policy';
@@ -228,6 +229,10 @@ class TaskScheduler implements Scheduler {
     if (!task || task.finishing) return { cancelled: false, record: task?.record ?? (await this.#results.get(taskId)) };
     await this.#stop(task, new TaskCancelledError(taskId));
     return { cancelled: true, record: task.record };
+  }
+
+  listSubmitted(query: TaskQuery): Promise<TaskPage> {
+    return this.#results.list(query);
   }
 
   async recover(records: readonly TaskRecord[], why: string): Promise<RecoverySummary> {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { CHUNK_BYTES, RecordLog } from './record-log';
 import type { ResultStore, ResultStoreStats } from './result-store';
+import { PageCollector, type TaskPage, type TaskQuery } from './task-query';
 import { estimateRecordBytes, isFinished, type TaskRecord } from './task-record';
 
 /** Bounds of a {@link MemoryResultStore}. */
@@ -75,6 +76,17 @@ export class MemoryResultStore implements ResultStore {
   update(record: TaskRecord): Promise<void> {
     this.#put(record);
     return Promise.resolve();
+  }
+
+  /**
+   * Walks every record (the log has no index on submission time): header fields first, so a page
+   * decodes only the records that can enter it — a few thousand of a million.
+   */
+  list(query: TaskQuery): Promise<TaskPage> {
+    const page = new PageCollector(query);
+    for (const record of this.#unfinished.values()) page.offer(record.submittedAt, record.status, () => record);
+    this.#log.scan(performance.now(), (submittedAt, status, load) => page.offer(submittedAt, status, load));
+    return Promise.resolve(page.page());
   }
 
   delete(taskId: string): Promise<boolean> {

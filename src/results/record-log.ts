@@ -141,6 +141,24 @@ export class RecordLog {
     return buf.readDoubleLE(offset + H_EXPIRES) <= now ? undefined : this.#decode(buf, offset);
   }
 
+  /**
+   * Calls `visit` for every live record not expired at `now` (monotonic ms), oldest first, with the
+   * fields its header holds; `load` decodes the whole record (only when the visitor needs it).
+   */
+  scan(now: number, visit: (submittedAt: number, status: TaskStatus, load: () => TaskRecord) => void): void {
+    for (let i = this.#orderHead; i < this.#order.length; i++) {
+      const slot = this.#order[i]!;
+      const buf = this.#chunks[slot]!;
+      const end = this.#chunkEnd[slot]!;
+      for (let offset = i === this.#orderHead ? this.#headOffset : 0; offset < end; offset += buf.readUInt32LE(offset + H_LENGTH)) {
+        const flags = buf[offset + H_FLAGS]!;
+        if ((flags & DEAD) !== 0 || buf.readDoubleLE(offset + H_EXPIRES) <= now) continue;
+        const at = offset;
+        visit(buf.readDoubleLE(offset + H_SUBMITTED), STATUSES[flags & STATUS_MASK]!, () => this.#decode(buf, at));
+      }
+    }
+  }
+
   /** Stores `record` (finished) as the newest, replacing any record of its id (expired or not). */
   put(record: TaskRecord, expiresAt: number): void {
     const hash = hashOf(record.taskId);

@@ -5,7 +5,8 @@
  *
  * Key layout under the prefix `p`: `p t:<id>` record, `p o:<replica>` set of ids the replica owns
  * (unfinished), `p l:<replica>` lease (expires unless renewed), `p replicas` set of replicas holding
- * ownership; channels `p d:<id>` (finished record) and `p cancel` (task ids to cancel).
+ * ownership, `p idx` sorted set of task ids by submission time (for listings; members whose record
+ * expired are removed lazily); channels `p d:<id>` (finished record) and `p cancel` (task ids to cancel).
  */
 
 /** Shared Lua helpers: `terminal(letter)`, `put(key, value, ttl)`. */
@@ -17,19 +18,21 @@ end
 `;
 
 /**
- * Insert if absent. KEYS: record, owner set. ARGV: value, ttl ms, id. Returns the existing value, or
- * nil when stored (an unfinished record is then owned by the caller).
+ * Insert if absent. KEYS: record, owner set, index. ARGV: value, ttl ms, id, submission time. Returns
+ * the existing value, or nil when stored (an unfinished record is then owned by the caller).
  */
 export const INSERT_SCRIPT = `${HELPERS}
 local cur = redis.call('GET', KEYS[1])
 if cur then return cur end
 put(KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
 if not terminal(string.sub(ARGV[1], 1, 1)) then redis.call('SADD', KEYS[2], ARGV[3]) end
 return false
 `;
 
 /**
- * A transition by the record's owner. KEYS: record, owner set. ARGV: value, ttl ms, id, finish channel.
+ * A transition by the record's owner. KEYS: record, owner set, index. ARGV: value, ttl ms, id, finish
+ * channel, submission time (a record stored first by its terminal write joins the index).
  * Refused (returns the current value) when the record is already terminal, or unfinished and owned by
  * another replica. A terminal value leaves the owner set and is published. Returns nil when stored.
  */
@@ -40,6 +43,7 @@ if cur then
   if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return cur end
 end
 put(KEYS[1], ARGV[1], ARGV[2])
+if not cur then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3]) end
 if terminal(string.sub(ARGV[1], 1, 1)) then
   if cur then redis.call('SREM', KEYS[2], ARGV[3]) end
   -- Published even without a prior record: it may have been lost (Redis restarted without persistence)
@@ -121,4 +125,19 @@ for _, replica in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return out
+`;
+
+/**
+ * Removes from the index the oldest members whose record is gone (expired). KEYS: index. ARGV: prefix,
+ * how many of the oldest to look at. Returns how many were removed.
+ */
+export const SWEEP_INDEX_SCRIPT = `
+local removed = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)) do
+  if redis.call('EXISTS', ARGV[1] .. 't:' .. id) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+    removed = removed + 1
+  end
+end
+return removed
 `;

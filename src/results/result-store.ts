@@ -1,3 +1,4 @@
+import type { TaskPage, TaskQuery } from './task-query';
 import type { TaskRecord } from './task-record';
 
 /** Counts a store reports for metrics and dashboards. */
@@ -34,6 +35,8 @@ export interface ResultStore {
   insert(record: TaskRecord): Promise<TaskRecord | undefined>;
   /** Stores `record` over any existing record with its id (a lifecycle transition). */
   update(record: TaskRecord): Promise<void>;
+  /** One page of the records submitted (newest first), filtered as `query` says. */
+  list(query: TaskQuery): Promise<TaskPage>;
   /** Removes a record; returns whether it was there. */
   delete(taskId: string): Promise<boolean>;
   /** Current counts. */

@@ -5,6 +5,7 @@ import { StoreUnavailableError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import { recordFromJson, recordToJson } from './record-json';
 import type { ResultStore, ResultStoreStats } from './result-store';
+import type { TaskPage, TaskQuery } from './task-query';
 import { migrate, STATUS_CODES } from './sqlite-schema';
 import { isFinished, type TaskRecord } from './task-record';
 
@@ -81,6 +82,8 @@ export class SqliteResultStore implements ResultStore {
   readonly #evict: Statement<[number], { bytes: number }>;
   readonly #purge: Statement<[number, number], { bytes: number }>;
   readonly #unfinishedRows: Statement<[], { record: string }>;
+  /** Listing statements by their SQL (one per combination of filters used). */
+  readonly #listings = new Map<string, Statement<unknown[], { record: string }>>();
   readonly #commit: (ops: readonly Op[]) => unknown[];
   readonly #timers: NodeJS.Timeout[] = [];
   /** Terminal records whose write the database refused: readable here, written again later. */
@@ -157,6 +160,55 @@ export class SqliteResultStore implements ResultStore {
 
   stats(): Promise<ResultStoreStats> {
     return Promise.resolve({ count: this.#count, bytes: this.#bytes });
+  }
+
+  /** One page of the records submitted, newest first, from the index on submission time. */
+  list(query: TaskQuery): Promise<TaskPage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.statuses.length > 0) {
+      where.push(`status IN (${query.statuses.map(() => '?').join(', ')})`);
+      params.push(...query.statuses.map((status) => STATUS_CODES[status]));
+    }
+    if (query.method !== '') {
+      where.push('method = ?');
+      params.push(query.method);
+    }
+    if (query.idPrefix !== '') {
+      where.push('substr(id, 1, ?) = ?');
+      params.push(query.idPrefix.length, query.idPrefix);
+    }
+    if (query.submittedAfter > 0) {
+      where.push('submitted_at >= ?');
+      params.push(query.submittedAfter);
+    }
+    if (query.submittedBefore > 0) {
+      where.push('submitted_at < ?');
+      params.push(query.submittedBefore);
+    }
+    if (query.cursor) {
+      where.push('(submitted_at < ? OR (submitted_at = ? AND id < ?))');
+      params.push(query.cursor.submittedAt, query.cursor.submittedAt, query.cursor.taskId);
+    }
+    if (this.#ttlMs > 0) {
+      where.push('(finished_at IS NULL OR finished_at > ?)');
+      params.push(Date.now() - this.#ttlMs);
+    }
+    const sql = `SELECT record FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY submitted_at DESC, id DESC LIMIT ?`;
+    params.push(query.limit + 1);
+    try {
+      let statement = this.#listings.get(sql);
+      if (!statement) {
+        statement = this.#db.prepare<unknown[], { record: string }>(sql);
+        this.#listings.set(sql, statement);
+      }
+      const rows = statement.all(...params).map((row) => recordFromJson(row.record));
+      const records = rows.slice(0, query.limit);
+      const last = records[records.length - 1];
+      return Promise.resolve({ records, next: rows.length > query.limit && last ? { submittedAt: last.submittedAt, taskId: last.taskId } : undefined });
+    } catch (err) {
+      return Promise.reject(this.#unavailable(err));
+    }
   }
 
   /** Every unfinished record (with its spec), for recovery at start. */

@@ -4,6 +4,8 @@ import {
   TaskResponse_Status,
   type CancelTaskRequest,
   type CancelTaskResponse,
+  type ListSubmittedTasksRequest,
+  type ListSubmittedTasksResponse,
   type ListTasksResponse,
   type ResultRequest,
   type ResultResponse,
@@ -19,6 +21,7 @@ import type { TaskRecord, TaskStatus } from '../results/task-record';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { MAX_DELAY_MS } from '../tasks/task-args';
 import type { RetryPolicyInput } from '../tasks/retry-policy';
+import { queryOf, responseOf } from './submitted-tasks';
 import { checkArgCount, checkDeps, checkTaskId, checkTimeout, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits';
 
 /** What the service needs. */
@@ -116,6 +119,10 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
     async cancelTask(request: CancelTaskRequest): Promise<CancelTaskResponse> {
       const outcome = await scheduler.cancel(request.taskId);
       return { cancelled: outcome.cancelled, status: resultOf(outcome.record).status };
+    },
+
+    async listSubmittedTasks(request: ListSubmittedTasksRequest): Promise<ListSubmittedTasksResponse> {
+      return responseOf(await scheduler.listSubmitted(queryOf(request)));
     },
 
     async listTasks(): Promise<ListTasksResponse> {

@@ -91,6 +91,7 @@ async function startHarness(middleware?: ServerMiddleware): Promise<Harness> {
     waitResult: unimplemented,
     cancelTask: unimplemented,
     listTasks: unimplemented,
+    listSubmittedTasks: unimplemented,
   };
   const base = createServer();
   const server = middleware ? base.use(middleware) : base;
