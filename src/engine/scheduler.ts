@@ -18,7 +18,7 @@ import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import { Admission, taskCharge } from './admission';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { anyUnfinished, checkDependencies, type DependencyLookup } from './dependencies';
-import type { InFlightTask, TaskRun } from './in-flight-task';
+import type { DependencyState, InFlightTask, TaskRun } from './in-flight-task';
 import { planRecovery } from './recovery';
 import { RemoteTasks } from './remote-tasks';
 import type { CancelOutcome, RecoverySummary, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
@@ -62,6 +62,7 @@ class TaskScheduler implements Scheduler {
   /** Set when several replicas share the store: tasks may then be unfinished on another replica. */
   readonly #remote: RemoteTasks | undefined;
   readonly #lookup: DependencyLookup;
+  readonly #traceTasks: boolean;
   #closing = false;
 
   constructor(deps: SchedulerDeps) {
@@ -69,6 +70,7 @@ class TaskScheduler implements Scheduler {
     this.#results = deps.results;
     this.#logger = (deps.logger ?? silentLogger).child({ component: 'scheduler' });
     this.#maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    this.#traceTasks = deps.traceTasks ?? false;
     this.#pool = deps.pool;
     this.#limiter = new ConcurrencyLimiter(deps.maxConcurrentTasks ?? 0);
     this.#admission = new Admission({
@@ -171,7 +173,8 @@ class TaskScheduler implements Scheduler {
       injectDependencyResults: identity.injectDependencyResults,
       retry: requested ?? definition.retry,
     };
-    const record = newRecord(taskId, identity, Date.now(), this.#lifecycle.durable ? specOf(run) : undefined);
+    const trace = this.#traceTasks ? (request.trace ?? traceOfFirst(deps, dependencies)) : undefined;
+    const record = newRecord(taskId, identity, Date.now(), this.#lifecycle.durable ? specOf(run) : undefined, trace);
     const task = this.#lifecycle.track(record, run, charge, waitsForDeps);
     task.dependencies = dependencies;
     // A server-assigned id cannot be taken, so a task that runs to completion within this call needs
@@ -194,7 +197,7 @@ class TaskScheduler implements Scheduler {
         return this.#answerExisting(prior, identity, detached);
       }
     }
-    this.#lifecycle.accepted(record, argsJson);
+    this.#lifecycle.accepted(task, argsJson);
     if (detached) {
       // Let the PENDING answer go out before a synchronous task takes the thread.
       setImmediate(() => void this.#runner.run(task));
@@ -302,6 +305,17 @@ class TaskScheduler implements Scheduler {
 function answer(task: InFlightTask, record: TaskRecord): TaskOutcome {
   if (task.released) throw task.released;
   return outcomeOf(record);
+}
+
+/** The trace context of the first dependency (in deps order) that has one: a dependent joins its workflow's trace. */
+function traceOfFirst(deps: readonly string[], state: ReadonlyMap<string, DependencyState> | undefined): string | undefined {
+  if (!state) return undefined;
+  for (const dep of deps) {
+    const entry = state.get(dep);
+    const trace = entry && ('run' in entry ? entry.record.trace : entry.trace);
+    if (trace) return trace;
+  }
+  return undefined;
 }
 
 /** What a durable store keeps to run the task again in another process. */

@@ -1,7 +1,7 @@
 import { ShuttingDownError, StoreUnavailableError, TaskSchedulerError, clip, describeThrown } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
-import { startedAttempt, withAttemptError, withState, type TaskRecord } from '../results/task-record';
+import { isFinished, startedAttempt, withAttemptError, withState, type TaskRecord } from '../results/task-record';
 import { retryDelayMs, type RetryPolicy } from '../tasks/retry-policy';
 import type { Admission } from './admission';
 import type { ConcurrencyLimiter } from './concurrency-limiter';
@@ -68,8 +68,21 @@ export class TaskLifecycle {
     return task;
   }
 
-  accepted(record: TaskRecord, argsJson: string): void {
-    if (this.#observer?.taskAccepted) this.#observe(record, () => this.#observer!.taskAccepted!(record, argsJson));
+  accepted(task: InFlightTask, argsJson: string): void {
+    const observer = this.#observer;
+    if (!observer) return;
+    const record = task.record;
+    if (observer.taskAccepted) this.#observe(record, () => observer.taskAccepted!(record, argsJson));
+    if (observer.taskWaiting && task.waitsForDeps && task.dependencies) {
+      const unfinished = [...task.dependencies].filter(([, entry]) => entry instanceof InFlightTask || !isFinished(entry.status)).map(([id]) => id);
+      this.#observe(record, () => observer.taskWaiting!(record, 'dependencies', unfinished));
+    }
+  }
+
+  /** A task that could not take a slot at once and waits for one. */
+  waitingForSlot(task: InFlightTask): void {
+    const record = task.record;
+    if (this.#observer?.taskWaiting) this.#observe(record, () => this.#observer!.taskWaiting!(record, 'slot'));
   }
 
   waitForDeps(task: InFlightTask): void {

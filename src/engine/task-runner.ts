@@ -89,7 +89,10 @@ export class TaskRunner {
           await lifecycle.leaveAtShutdown(task);
           return task.done;
         }
-        if (!this.#limiter.tryAcquire() && !(await this.#limiter.wait(task))) return task.done; // withdrawn: cancelled
+        if (!this.#limiter.tryAcquire()) {
+          lifecycle.waitingForSlot(task);
+          if (!(await this.#limiter.wait(task))) return task.done; // withdrawn: cancelled
+        }
         task.holdsSlot = true;
         if (task.finishing) {
           lifecycle.releaseSlot(task);
