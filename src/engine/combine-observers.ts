@@ -10,6 +10,7 @@ export function combineObservers(observers: ReadonlyArray<SchedulerObserver | un
   if (present.length <= 1) return present[0];
   const accepting = present.filter((observer) => observer.taskAccepted);
   const starting = present.filter((observer) => observer.taskStarted);
+  const retrying = present.filter((observer) => observer.taskRetrying);
   const combined: SchedulerObserver = {
     taskFinished(record, runMs) {
       for (const observer of present) observer.taskFinished(record, runMs);
@@ -23,6 +24,11 @@ export function combineObservers(observers: ReadonlyArray<SchedulerObserver | un
   if (starting.length > 0) {
     combined.taskStarted = (record) => {
       for (const observer of starting) observer.taskStarted!(record);
+    };
+  }
+  if (retrying.length > 0) {
+    combined.taskRetrying = (record) => {
+      for (const observer of retrying) observer.taskRetrying!(record);
     };
   }
   return combined;
