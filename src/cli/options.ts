@@ -141,10 +141,15 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   if (dependencyTimeoutMs > maxDependencyTimeoutMs) {
     throw new Error(`--dependency-timeout-ms ${dependencyTimeoutMs} is over --max-dependency-timeout-ms ${maxDependencyTimeoutMs}`);
   }
+  const executionTimeoutMs = nonNegativeInt('execution-timeout-ms')(parsed['execution-timeout-ms']);
+  const maxExecutionTimeoutMs = positiveInt('max-execution-timeout-ms')(parsed['max-execution-timeout-ms']);
+  if (executionTimeoutMs > maxExecutionTimeoutMs) {
+    throw new Error(`--execution-timeout-ms ${executionTimeoutMs} is over --max-execution-timeout-ms ${maxExecutionTimeoutMs}`);
+  }
   const app: AppConfig = {
     libraryDir: String(parsed['library-dir'] ?? ''),
     dependencyTimeoutMs,
-    executionTimeoutMs: nonNegativeInt('execution-timeout-ms')(parsed['execution-timeout-ms']),
+    executionTimeoutMs,
     resultTtlSecs: nonNegativeInt('result-ttl-secs')(parsed['result-ttl-secs']),
     maxResults: positiveInt('max-results')(parsed['max-results']),
     maxResultBytes: positiveInt('max-result-bytes')(parsed['max-result-bytes']),
@@ -161,7 +166,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     maxDependentTasks: nonNegativeInt('max-dependent-tasks')(parsed['max-dependent-tasks']),
     maxUnfinishedBytes: nonNegativeInt('max-unfinished-bytes')(parsed['max-unfinished-bytes']),
     maxDependencyTimeoutMs,
-    maxExecutionTimeoutMs: positiveInt('max-execution-timeout-ms')(parsed['max-execution-timeout-ms']),
+    maxExecutionTimeoutMs,
     maxAttempts: positiveInt('max-attempts')(parsed['max-attempts']),
     workerThreads: nonNegativeInt('worker-threads')(parsed['worker-threads']),
     workerMaxMemoryMb: nonNegativeInt('worker-max-memory-mb')(parsed['worker-max-memory-mb']),

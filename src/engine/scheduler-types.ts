@@ -61,8 +61,9 @@ export interface SchedulerObserver {
    */
   taskRetrying?(record: TaskRecord): void;
   /**
-   * A task reached SUCCESS, FAILED or CANCELLED (its final record); `runMs` is how long it ran
-   * (high resolution), undefined if it never started.
+   * A task reached SUCCESS, FAILED or CANCELLED (its final record); `runMs` is how long its last
+   * attempt ran (high resolution), undefined when no attempt was running at the end: it never
+   * started, or it was cancelled while it waited for a retry.
    */
   taskFinished(record: TaskRecord, runMs: number | undefined): void;
 }

@@ -125,6 +125,9 @@ export class TaskLifecycle {
     const waiting = withState(record, 'PENDING', '', undefined, record.startedAt, undefined, record.attempts, errors, at + retryDelayMs(policy, record.attempts));
     task.record = waiting;
     task.current = new TaskAbort();
+    // No attempt runs while it waits: a task cancelled now reports no run time (the failed attempt
+    // has been reported as a retry already).
+    task.startedHr = undefined;
     this.releaseSlot(task);
     this.#pending++;
     if (this.#observer?.taskRetrying) this.#observe(waiting, () => this.#observer!.taskRetrying!(waiting));

@@ -157,9 +157,18 @@ export function startedAttempt(record: TaskRecord, startedAt: number): TaskRecor
   return withState(record, 'RUNNING', '', undefined, startedAt, undefined, record.attempts + 1);
 }
 
+/** `text` cut to at most `max` characters, `…` included, never inside a surrogate pair. */
+function clipText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // a high surrogate whose pair would be cut off
+  return `${text.slice(0, end)}…`;
+}
+
 /** `record`'s errors with `error` of its latest attempt added (the oldest dropped beyond the bound). */
 export function withAttemptError(record: TaskRecord, error: string, at: number): readonly AttemptError[] {
-  const entry: AttemptError = { attempt: record.attempts, at, error: error.length > MAX_ATTEMPT_ERROR_CHARS ? `${error.slice(0, MAX_ATTEMPT_ERROR_CHARS)}…` : error };
+  const entry: AttemptError = { attempt: record.attempts, at, error: clipText(error, MAX_ATTEMPT_ERROR_CHARS) };
   const before = record.attemptErrors ?? [];
   return [...(before.length >= MAX_ATTEMPT_ERRORS ? before.slice(before.length - MAX_ATTEMPT_ERRORS + 1) : before), entry];
 }
