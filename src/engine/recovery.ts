@@ -56,7 +56,7 @@ export function planRecovery(record: TaskRecord, registry: TaskRegistry, why: st
   const attempt = `attempt ${record.attempts} of ${spec.retry?.maxAttempts ?? 1}`;
   const message = `${INTERRUPTED_PREFIX}${why} while the task was running (${attempt})`;
   if (!spec.retry || record.attempts >= spec.retry.maxAttempts) return fail(StatusCode.ABORTED, message);
-  const errors = withAttemptError(record, message, now);
+  const errors = withAttemptError(record, message, now, StatusCode.ABORTED);
   const retryAt = now + retryDelayMs(spec.retry, record.attempts, random);
   return { kind: 'resume', record: withState(record, 'PENDING', '', undefined, record.startedAt, undefined, record.attempts, errors, retryAt), run, changed: true };
 }

@@ -119,8 +119,13 @@ export interface SubmitRequest {
   readonly injectDependencyResults?: boolean;
   /** Overrides the method's registered retry policy; checked against `maxAttempts`. */
   readonly retryPolicy?: RetryPolicyInput | undefined;
-  /** The submitter's W3C trace context (`traceparent`, `\n`, `tracestate`); kept when tracing is on. */
+  /** The W3C trace context of the submission (`traceparent`, `\n`, `tracestate`); kept when tracing is on. */
   readonly trace?: string | undefined;
+  /**
+   * Whether `trace` is the caller's own. When it is not (the call's own new trace), a task with
+   * dependencies joins the trace of the first of them that has one: its workflow's.
+   */
+  readonly fromCaller?: boolean;
 }
 
 /** The answer to a submission that did not fail. */

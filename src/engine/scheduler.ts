@@ -173,7 +173,7 @@ class TaskScheduler implements Scheduler {
       injectDependencyResults: identity.injectDependencyResults,
       retry: requested ?? definition.retry,
     };
-    const trace = this.#traceTasks ? (request.trace ?? traceOfFirst(deps, dependencies)) : undefined;
+    const trace = this.#traceTasks ? (request.fromCaller ? request.trace : (traceOfFirst(deps, dependencies) ?? request.trace)) : undefined;
     const record = newRecord(taskId, identity, Date.now(), this.#lifecycle.durable ? specOf(run) : undefined, trace);
     const task = this.#lifecycle.track(record, run, charge, waitsForDeps);
     task.dependencies = dependencies;

@@ -121,7 +121,8 @@ export class TaskLifecycle {
   async retryWait(task: InFlightTask, cause: unknown, policy: RetryPolicy): Promise<void> {
     const at = Date.now();
     const record = task.record;
-    const errors = withAttemptError(record, terminalOf(cause).result, at);
+    const failed = terminalOf(cause);
+    const errors = withAttemptError(record, failed.result, at, failed.failure?.code);
     const waiting = withState(record, 'PENDING', '', undefined, record.startedAt, undefined, record.attempts, errors, at + retryDelayMs(policy, record.attempts));
     task.record = waiting;
     task.current = new TaskAbort();
@@ -152,7 +153,7 @@ export class TaskLifecycle {
     const now = Date.now();
     const before = task.record;
     // After retries, the last attempt's error joins the others (the dashboard lists them all).
-    const errors = before.attemptErrors && terminal.status === 'FAILED' && before.status === 'RUNNING' ? withAttemptError(before, terminal.result, now) : before.attemptErrors;
+    const errors = before.attemptErrors && terminal.status === 'FAILED' && before.status === 'RUNNING' ? withAttemptError(before, terminal.result, now, terminal.failure?.code) : before.attemptErrors;
     const record = withState(before, terminal.status, terminal.result, terminal.failure, before.startedAt, now, before.attempts, errors);
     task.record = record;
     try {

@@ -24,6 +24,8 @@ export interface AttemptError {
   readonly at: number;
   /** Its failure message (clipped to {@link MAX_ATTEMPT_ERROR_CHARS}). */
   readonly error: string;
+  /** The gRPC status code the failure maps to (INTERNAL for what a task threw, DEADLINE_EXCEEDED…). */
+  readonly code?: StatusCode | undefined;
 }
 
 /** Longest attempt error kept; and how many of the latest attempts keep theirs. */
@@ -167,8 +169,10 @@ function clipText(text: string, max: number): string {
 }
 
 /** `record`'s errors with `error` of its latest attempt added (the oldest dropped beyond the bound). */
-export function withAttemptError(record: TaskRecord, error: string, at: number): readonly AttemptError[] {
-  const entry: AttemptError = { attempt: record.attempts, at, error: clipText(error, MAX_ATTEMPT_ERROR_CHARS) };
+export function withAttemptError(record: TaskRecord, error: string, at: number, code?: StatusCode): readonly AttemptError[] {
+  const entry: AttemptError = code === undefined
+    ? { attempt: record.attempts, at, error: clipText(error, MAX_ATTEMPT_ERROR_CHARS) }
+    : { attempt: record.attempts, at, error: clipText(error, MAX_ATTEMPT_ERROR_CHARS), code };
   const before = record.attemptErrors ?? [];
   return [...(before.length >= MAX_ATTEMPT_ERRORS ? before.slice(before.length - MAX_ATTEMPT_ERRORS + 1) : before), entry];
 }

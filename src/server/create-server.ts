@@ -14,8 +14,7 @@ import { TaskSchedulerServiceDefinition } from './result-responses';
 import { createTaskSchedulerService } from './task-scheduler-service';
 import { FastTaskRequest } from './task-request-codec';
 import { serverCredentials, type TlsFiles } from './tls';
-import { traceCalls } from '../tracing/trace-calls';
-import { traceOf } from '../tracing/trace-context';
+import { callTrace, traceCalls } from '../tracing/trace-calls';
 
 /** What the gRPC server is built from. */
 export interface ServerDeps {
@@ -92,7 +91,7 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
         submitTask: { ...TaskSchedulerServiceDefinition.methods.submitTask, requestType: FastTaskRequest },
       },
     },
-    tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: traceOf } : {}) }), deps.logger.child({ component: 'grpc' }), deps.onCall)),
+    tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: callTrace } : {}) }), deps.logger.child({ component: 'grpc' }), deps.onCall)),
   );
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
   addReflection(server, SERVED_SERVICES);

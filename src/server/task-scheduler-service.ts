@@ -32,7 +32,7 @@ export interface TaskSchedulerServiceDeps {
   /** Default {@link DEFAULT_REQUEST_LIMITS}. */
   readonly requestLimits?: RequestLimits;
   /** With tracing on: the trace context of the call being served (kept on the task's record). */
-  readonly traceOfCall?: () => string | undefined;
+  readonly traceOfCall?: () => { readonly trace: string | undefined; readonly fromCaller: boolean };
 }
 
 const TO_PROTO: Record<TaskStatus, TaskResponse_Status> = {
@@ -95,6 +95,7 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
       if (dependencyTimeoutMs > maxDependencyTimeoutMs) checkTimeout('dependency_timeout_ms', request.dependencyTimeoutMs, maxDependencyTimeoutMs, '--max-dependency-timeout-ms');
       const executionTimeoutMs = millis(request.executionTimeoutMs);
       if (executionTimeoutMs > maxExecutionTimeoutMs) checkTimeout('execution_timeout_ms', request.executionTimeoutMs, maxExecutionTimeoutMs, '--max-execution-timeout-ms');
+      const traced = traceOfCall?.();
       const outcome = await scheduler.submit({
         taskId: request.taskId,
         method: request.method,
@@ -105,7 +106,8 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
         executionTimeoutMs,
         injectDependencyResults: request.injectDependencyResults,
         retryPolicy: retryPolicyOf(request.retryPolicy),
-        trace: traceOfCall?.(),
+        trace: traced?.trace,
+        fromCaller: traced?.fromCaller,
       });
       return { taskId: outcome.taskId, status: TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
     },

@@ -99,7 +99,8 @@ export function createTaskTracing(tracer: Tracer = trace.getTracer('task-schedul
   };
 }
 
-/** The gRPC code name of a failed record, e.g. `INTERNAL`. */
+/** The gRPC code name of a failed record (or of its failed attempt, while it waits to retry), e.g. `INTERNAL`. */
 function codeName(record: TaskRecord): string {
-  return record.failure ? StatusCode[record.failure.code] ?? String(record.failure.code) : record.status;
+  const code = record.failure?.code ?? record.attemptErrors?.[record.attemptErrors.length - 1]?.code;
+  return code === undefined ? record.status : StatusCode[code] ?? String(code);
 }

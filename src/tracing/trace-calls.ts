@@ -1,7 +1,20 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { context, createContextKey, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { traceOf } from './trace-context';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 
 type UnaryMethod = (request: unknown, context: CallContext) => Promise<unknown>;
+
+/** Set in a served call's context when the caller sent a trace context of its own. */
+const CALLER_TRACED = createContextKey('taskscheduler.caller-traced');
+
+/**
+ * The trace context of the call being served (its server span) and whether the caller sent one —
+ * without it, a dependent task joins its dependencies' trace instead of the call's new one.
+ */
+export function callTrace(): { trace: string | undefined; fromCaller: boolean } {
+  const active = context.active();
+  return { trace: traceOf(active), fromCaller: active.getValue(CALLER_TRACED) === true };
+}
 
 const METADATA: TextMapGetter<CallContext['metadata']> = {
   keys: (metadata) => [...metadata].map(([key]) => key),
@@ -32,7 +45,8 @@ export function traceCalls<T extends object>(servicePath: string, implementation
         parent,
       );
       try {
-        const response = await context.with(trace.setSpan(parent, span), () => call(request, callContext));
+        const fromCaller = trace.getSpanContext(parent) !== undefined;
+        const response = await context.with(trace.setSpan(parent, span).setValue(CALLER_TRACED, fromCaller), () => call(request, callContext));
         span.setAttribute('rpc.grpc.status_code', Status.OK);
         return response;
       } catch (err) {
