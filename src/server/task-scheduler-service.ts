@@ -17,10 +17,11 @@ import {
 } from '../../generated/taskscheduler/task_scheduler';
 import { decodeArgs, type DecodeLimits } from '../args/decode-arg';
 import type { Scheduler } from '../engine/scheduler';
-import type { TaskRecord, TaskStatus } from '../results/task-record';
+import type { TaskRecord } from '../results/task-record';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { MAX_DELAY_MS } from '../tasks/task-args';
 import type { RetryPolicyInput } from '../tasks/retry-policy';
+import { STATUS_TO_PROTO, uint64Number } from './proto-values';
 import { queryOf, responseOf } from './submitted-tasks';
 import { checkArgCount, checkDeps, checkTaskId, checkTimeout, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits';
 
@@ -35,14 +36,6 @@ export interface TaskSchedulerServiceDeps {
   readonly traceOfCall?: () => { readonly trace: string | undefined; readonly fromCaller: boolean };
 }
 
-const TO_PROTO: Record<TaskStatus, TaskResponse_Status> = {
-  PENDING: TaskResponse_Status.PENDING,
-  RUNNING: TaskResponse_Status.RUNNING,
-  SUCCESS: TaskResponse_Status.SUCCESS,
-  FAILED: TaskResponse_Status.FAILED,
-  CANCELLED: TaskResponse_Status.CANCELLED,
-};
-
 /**
  * Milliseconds from a uint64 field, capped at what a timer can wait (~24.8 days). Read from the two
  * 32-bit halves: `Long.greaterThan(number)` would build a Long per call (twice per submission).
@@ -53,18 +46,13 @@ function millis(value: Long): number {
   return low > MAX_DELAY_MS ? MAX_DELAY_MS : low;
 }
 
-/** A uint64 field as a number for validation: exact up to 2^53, larger values clamp (they are over any limit). */
-function wide(value: Long): number {
-  return value.high === 0 ? value.low >>> 0 : Math.min(Number.MAX_SAFE_INTEGER, value.toNumber());
-}
-
 /** The domain form of a request's retry policy (validated by the scheduler). */
 function retryPolicyOf(policy: RetryPolicy | undefined): RetryPolicyInput | undefined {
   if (!policy) return undefined;
   return {
     maxAttempts: policy.maxAttempts,
-    initialBackoffMs: wide(policy.initialBackoffMs),
-    maxBackoffMs: wide(policy.maxBackoffMs),
+    initialBackoffMs: uint64Number(policy.initialBackoffMs),
+    maxBackoffMs: uint64Number(policy.maxBackoffMs),
     backoffMultiplier: policy.backoffMultiplier,
   };
 }
@@ -72,7 +60,7 @@ function retryPolicyOf(policy: RetryPolicy | undefined): RetryPolicyInput | unde
 const NOT_FOUND: ResultResponse = Object.freeze({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
 
 function resultOf(record: TaskRecord | undefined): ResultResponse {
-  return record ? { status: TO_PROTO[record.status], result: record.result, attempts: record.attempts } : NOT_FOUND;
+  return record ? { status: STATUS_TO_PROTO[record.status], result: record.result, attempts: record.attempts } : NOT_FOUND;
 }
 
 /**
@@ -109,7 +97,7 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
         trace: traced?.trace,
         fromCaller: traced?.fromCaller,
       });
-      return { taskId: outcome.taskId, status: TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
+      return { taskId: outcome.taskId, status: STATUS_TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
     },
 
     // Lookups take any id: one longer than the limit was never stored, so it is simply NOT_FOUND.
