@@ -170,6 +170,17 @@ function createResultStore(config: AppConfig, logger: Logger): ResultStore {
   return new RedisResultStore({ url: config.store, prefix: config.redisPrefix, ttlMs, leaseMs: config.leaseMs, logger });
 }
 
+/**
+ * Why the gRPC server could not bind: grpc-js wraps the socket errors as `No address added out of total
+ * N resolved errors: [listen EADDRINUSE: address already in use 127.0.0.1:50051]`; the part in brackets
+ * is the reason a user can act on.
+ */
+function bindFailureReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const reasons = /^No address added out of total \d+ resolved errors: \[(.+)\]$/s.exec(message);
+  return reasons ? reasons[1]! : message;
+}
+
 /** A fresh registry holding the built-in tasks (for tests and embedders that want isolation). */
 export function createBuiltinRegistry(): TaskRegistry {
   const registry = new TaskRegistry();
@@ -274,7 +285,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       try {
         grpc = await server.listen(address);
       } catch (err) {
-        throw new Error(`cannot listen on ${address}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new Error(`cannot listen on ${address}: ${bindFailureReason(err)}`, { cause: err });
       }
       let metricsAddress: string | undefined;
       try {
