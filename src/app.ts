@@ -20,6 +20,7 @@ import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/cr
 import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
 import { TaskPool } from './tasks/pool/task-pool';
 import { registerBuiltinTasks } from './tasks/builtins';
+import { loadTaskModule } from './tasks/load-task-module';
 import { defaultRegistry, TaskRegistry } from './tasks/task-registry';
 
 /** Settings of a Task Scheduler instance (the CLI maps its flags onto these). */
@@ -201,8 +202,8 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     }
   }
   const taskModules = config.taskModules.map((module) => path.resolve(module));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  for (const module of taskModules) require(module);
+  // TypeScript or JavaScript; each registers its tasks as it loads. A failure names the file and why.
+  for (const module of taskModules) loadTaskModule(module);
   const pool = config.workerThreads > 0
     ? new TaskPool({
         threads: config.workerThreads,

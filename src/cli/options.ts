@@ -74,7 +74,7 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('max-queued-tasks', { requiresArg: true, default: d.maxQueuedTasks, describe: 'Most accepted tasks waiting to run; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
     .option('worker-threads', { requiresArg: true, default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
     .option('worker-max-memory-mb', { requiresArg: true, default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
-    .option('task-module', { requiresArg: true, type: 'string', array: true, default: [] as string[], describe: 'JS module(s) of your own tasks (syncTask/asyncTask at import), loaded here and in workers' })
+    .option('task-module', { requiresArg: true, type: 'string', array: true, default: [] as string[], describe: 'Your own task module(s), .ts or .js (syncTask/asyncTask at import), loaded here and in workers' })
     .option('stall-warn-ms', { requiresArg: true, default: d.stallWarnMs, describe: 'Warn (naming the running tasks) when the event loop is blocked this long (0 = off)' })
     .option('shutdown-grace-ms', { requiresArg: true, default: d.shutdownGraceMs, describe: 'On SIGINT/SIGTERM, how long unfinished tasks may run before they are cancelled' })
     .option('tls-cert', { requiresArg: true, type: 'string', describe: 'PEM certificate chain: serve TLS (with --tls-key)' })
