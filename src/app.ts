@@ -17,7 +17,9 @@ import { MemoryResultStore, DEFAULT_MEMORY_STORE_OPTIONS } from './results/memor
 import type { ResultStore } from './results/result-store';
 import { DEFAULT_LEASE_MS, DEFAULT_REDIS_PREFIX, RedisResultStore } from './results/redis-result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
+import { parseListenAddress } from './server/listen-address';
 import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
+import { logTlsHandshakeFailures, type TlsHandshakeLog } from './server/tls-handshake-log';
 import { TaskPool } from './tasks/pool/task-pool';
 import { registerBuiltinTasks } from './tasks/builtins';
 import { loadTaskModule } from './tasks/load-task-module';
@@ -254,6 +256,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   });
   const built: Scheduler = scheduler;
   let watchdog: StallWatchdog | undefined;
+  let handshakeLog: TlsHandshakeLog | undefined;
   const dashboard = history
     ? new DashboardServer({
         api: new DashboardApi({ scheduler: built, results, registry, plugins, pool, history, authRequired: config.authTokens.length > 0 }),
@@ -288,6 +291,8 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       } catch (err) {
         throw new Error(`cannot listen on ${address}: ${bindFailureReason(err)}`, { cause: err });
       }
+      // grpc-js reports failed handshakes to nobody: log them (rate-limited) with the reason.
+      if (config.tls && !handshakeLog) handshakeLog = logTlsHandshakeFailures({ port: parseListenAddress(grpc).port, logger: logger.child({ component: 'tls' }) });
       let metricsAddress: string | undefined;
       try {
         metricsAddress = metrics ? await metrics.listen(config.metricsAddr) : undefined;
@@ -314,6 +319,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       // polls on finished tasks, which answer at once (a health Watch stream is cut after 1 s).
       await built.close(config.shutdownGraceMs);
       await server.close(1_000);
+      handshakeLog?.close();
       await Promise.allSettled([pool?.close(), metrics?.close(), dashboard?.close(), results.close()]);
     },
   };
