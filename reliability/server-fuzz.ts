@@ -33,6 +33,16 @@ export function taskRequestArb(idPrefix: string): fc.Arbitrary<TaskRequest> {
     executionTimeoutMs: ms(1),
     injectDependencyResults: fc.boolean(),
     isAsync: fc.boolean(),
+    // Mostly absent; otherwise a policy with short backoffs (every wait stays bounded), or an invalid one.
+    retryPolicy: fc.option(
+      fc.record({
+        maxAttempts: fc.integer({ min: 0, max: 4 }),
+        initialBackoffMs: fc.integer({ min: 1, max: 50 }).map((n) => Long.fromNumber(n, true)),
+        maxBackoffMs: fc.integer({ min: 0, max: 100 }).map((n) => Long.fromNumber(n, true)),
+        backoffMultiplier: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 3, noNaN: true })),
+      }),
+      { nil: undefined, freq: 4 },
+    ),
   });
 }
 

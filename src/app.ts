@@ -16,6 +16,7 @@ import type { TlsFiles } from './server/tls';
 import { MemoryResultStore, DEFAULT_MEMORY_STORE_OPTIONS } from './results/memory-result-store';
 import type { ResultStore } from './results/result-store';
 import { DEFAULT_LEASE_MS, DEFAULT_REDIS_PREFIX, RedisResultStore } from './results/redis-result-store';
+import { SqliteResultStore } from './results/sqlite-result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
 import { parseListenAddress } from './server/listen-address';
 import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
@@ -24,6 +25,7 @@ import { TaskPool } from './tasks/pool/task-pool';
 import { registerBuiltinTasks } from './tasks/builtins';
 import { loadTaskModule } from './tasks/load-task-module';
 import { defaultRegistry, TaskRegistry } from './tasks/task-registry';
+import { DEFAULT_MAX_ATTEMPTS } from './tasks/retry-policy';
 
 /** Settings of a Task Scheduler instance (the CLI maps its flags onto these). */
 export interface AppConfig {
@@ -57,8 +59,18 @@ export interface AppConfig {
   readonly shutdownGraceMs: number;
   /** Most tasks running at once; 0 = unlimited. */
   readonly maxConcurrentTasks: number;
-  /** Most accepted tasks waiting to run; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  /** Most tasks waiting for a slot; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
   readonly maxQueuedTasks: number;
+  /** Most tasks waiting for unfinished dependencies; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  readonly maxDependentTasks: number;
+  /** Most bytes held by accepted unfinished tasks (dependents: at most half); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  readonly maxUnfinishedBytes: number;
+  /** Largest `dependency_timeout_ms` a request may ask for, ms. */
+  readonly maxDependencyTimeoutMs: number;
+  /** Largest `execution_timeout_ms` a request may ask for, ms. */
+  readonly maxExecutionTimeoutMs: number;
+  /** Largest `max_attempts` a request's retry policy may ask for. */
+  readonly maxAttempts: number;
   /** Worker threads for CPU-bound sync tasks (`worker: true`); 0 = run them inline. */
   readonly workerThreads: number;
   /** Heap limit per worker thread, MB; 0 = Node's default. */
@@ -73,8 +85,13 @@ export interface AppConfig {
   readonly metricsAddr: string;
   /** Warn when the event loop is blocked this long, naming the running tasks; 0 = no watchdog. */
   readonly stallWarnMs: number;
-  /** Result store: `memory` (embedded, default) or a Redis URL (`redis://…`, `rediss://…`) shared by replicas. */
+  /**
+   * Result store: `memory` (embedded, default), `sqlite:<path>` (embedded and durable: accepted tasks
+   * and results survive a crash or restart) or a Redis URL (`redis://…`, `rediss://…`) shared by replicas.
+   */
   readonly store: string;
+  /** With `sqlite:`: `normal` survives a process crash; `full` also survives power loss (an fsync per commit). */
+  readonly sqliteSynchronous: 'normal' | 'full';
   /** Prefix of the Redis keys and channels (several deployments can share one Redis). */
   readonly redisPrefix: string;
   /** With Redis: how long a replica owns its unfinished tasks without renewing; lost after that. */
@@ -103,6 +120,11 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   shutdownGraceMs: 10_000,
   maxConcurrentTasks: 0,
   maxQueuedTasks: 100_000,
+  maxDependentTasks: 100_000,
+  maxUnfinishedBytes: 256 * 1024 * 1024,
+  maxDependencyTimeoutMs: DEFAULT_REQUEST_LIMITS.maxDependencyTimeoutMs,
+  maxExecutionTimeoutMs: DEFAULT_REQUEST_LIMITS.maxExecutionTimeoutMs,
+  maxAttempts: DEFAULT_MAX_ATTEMPTS,
   workerThreads: availableParallelism(),
   workerMaxMemoryMb: 512,
   taskModules: [],
@@ -111,6 +133,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   metricsAddr: '',
   stallWarnMs: 500,
   store: 'memory',
+  sqliteSynchronous: 'normal',
   redisPrefix: DEFAULT_REDIS_PREFIX,
   leaseMs: DEFAULT_LEASE_MS,
   dashboardAddr: '',
@@ -164,11 +187,24 @@ export interface App {
 
 let builtinsInDefaultRegistry = false;
 
-/** The result store the config names: in memory, or Redis shared by replicas. */
+/** `--store sqlite:<path>`. */
+export const SQLITE_PREFIX = 'sqlite:';
+
+/** The result store the config names: in memory, SQLite, or Redis shared by replicas. */
 function createResultStore(config: AppConfig, logger: Logger): ResultStore {
   const ttlMs = config.resultTtlSecs * 1000;
   if (config.store === 'memory' || config.store === '') {
     return new MemoryResultStore({ maxCount: config.maxResults, maxBytes: config.maxResultBytes, ttlMs });
+  }
+  if (config.store.startsWith(SQLITE_PREFIX)) {
+    return new SqliteResultStore({
+      path: config.store.slice(SQLITE_PREFIX.length),
+      ttlMs,
+      maxCount: config.maxResults,
+      maxBytes: config.maxResultBytes,
+      synchronous: config.sqliteSynchronous,
+      logger,
+    });
   }
   return new RedisResultStore({ url: config.store, prefix: config.redisPrefix, ttlMs, leaseMs: config.leaseMs, logger });
 }
@@ -232,6 +268,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     executionTimeoutMs: config.executionTimeoutMs,
     maxConcurrentTasks: config.maxConcurrentTasks,
     maxQueuedTasks: config.maxQueuedTasks,
+    maxDependentTasks: config.maxDependentTasks,
+    maxUnfinishedBytes: config.maxUnfinishedBytes,
+    maxAttempts: config.maxAttempts,
     ...(pool ? { pool } : {}),
     ...(observer ? { observer } : {}),
   });
@@ -248,7 +287,13 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     logger,
     health,
     decodeLimits: Object.freeze({ maxDepth: config.maxArgDepth, maxStringBytes: config.maxStringBytes, maxMapEntries: config.maxMapEntries }),
-    requestLimits: Object.freeze({ maxArgs: config.maxArgs, maxDeps: config.maxDeps, maxTaskIdLength: config.maxTaskIdLength }),
+    requestLimits: Object.freeze({
+      maxArgs: config.maxArgs,
+      maxDeps: config.maxDeps,
+      maxTaskIdLength: config.maxTaskIdLength,
+      maxDependencyTimeoutMs: config.maxDependencyTimeoutMs,
+      maxExecutionTimeoutMs: config.maxExecutionTimeoutMs,
+    }),
     maxMessageBytes: config.maxMessageBytes,
     tls: config.tls,
     authTokens: config.authTokens,
@@ -285,6 +330,16 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       if (results instanceof RedisResultStore && !(await results.ready(5_000))) {
         // Served anyway: calls that need Redis answer UNAVAILABLE until it is reachable.
         logger.warn('Redis is not reachable yet: serving anyway, calls that need it answer UNAVAILABLE until it is', { replica: results.replicaId, error: results.lastError });
+      }
+      if (results.unfinished) {
+        // Before listening: every task accepted before a restart is in flight again (or ended) by the
+        // time a client can ask about it.
+        const began = performance.now();
+        const unfinished = await results.unfinished();
+        if (unfinished.length > 0) {
+          const summary = await built.recover(unfinished, 'the server stopped');
+          logger.info('recovered unfinished tasks from the store', { ...summary, ms: Math.round(performance.now() - began) });
+        }
       }
       try {
         grpc = await server.listen(address);

@@ -118,6 +118,20 @@ export class TaskExecutionError extends TaskSchedulerError {
   }
 }
 
+/**
+ * Thrown by a task whose failure no retry can mend (bad input data, a missing record, a refused
+ * payment): the task fails at once, whatever attempts its retry policy has left — like BullMQ's
+ * UnrecoverableError. Answered as INTERNAL `Task execution failed: <message>`, as any other throw.
+ *
+ * @example
+ * if (!exists(path)) throw new PermanentError(`no such file: ${path}`);
+ */
+export class PermanentError extends TaskExecutionError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** The task id is taken by a different request: ALREADY_EXISTS `Task already exists: <id>`. */
 export class TaskAlreadyExistsError extends TaskSchedulerError {
   readonly code = StatusCode.ALREADY_EXISTS;

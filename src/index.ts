@@ -7,7 +7,8 @@ export * from './args';
 export { default as Long } from 'long';
 /** What a failed call rejects with (`.code`, `.details`), and the status codes, for clients. */
 export { ClientError, Status } from 'nice-grpc';
-export { InvalidArgumentsError, StoreUnavailableError, TaskSchedulerError, StatusCode } from './errors';
+export { InvalidArgumentsError, PermanentError, StoreUnavailableError, TaskSchedulerError, StatusCode } from './errors';
+export { normalizeRetryPolicy, retryDelayMs, type RetryPolicy, type RetryPolicyInput } from './tasks/retry-policy';
 export type { AbortListener, TaskContext } from './tasks/task-context';
 export {
   asyncTask,

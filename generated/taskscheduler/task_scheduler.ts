@@ -39,6 +39,29 @@ export interface TaskRequest {
   injectDependencyResults: boolean;
   /** Max run time of the task; 0 = server default (none). */
   executionTimeoutMs: Long;
+  /**
+   * Runs the task again when an attempt fails (retryable failures only; see RetryPolicy). Absent: the
+   * method's registered policy, else one attempt. Part of the task's identity (idempotency).
+   */
+  retryPolicy: RetryPolicy | undefined;
+}
+
+/**
+ * How often and when a failed task runs again. Retried: anything the task throws, execution
+ * timeouts, a worker thread that crashed, a server that died while the task ran. Never retried:
+ * invalid arguments, a task's permanent error, cancellation, failed or missing dependencies, shutdown.
+ * The n-th retry waits about initial_backoff_ms × backoff_multiplier^(n-1), capped at max_backoff_ms,
+ * with jitter (between half and all of that).
+ */
+export interface RetryPolicy {
+  /** Attempts in all, the first included; 0 or 1: run once. At most the server's --max-attempts. */
+  maxAttempts: number;
+  /** Wait before the first retry, ms; 0: 1000. */
+  initialBackoffMs: Long;
+  /** Longest wait between attempts, ms; 0: 60000 (or initial_backoff_ms when larger). */
+  maxBackoffMs: Long;
+  /** Growth of the wait from one retry to the next, at least 1; 0: 2. */
+  backoffMultiplier: number;
 }
 
 export interface TaskResponse {
@@ -46,6 +69,8 @@ export interface TaskResponse {
   status: TaskResponse_Status;
   /** The task's return value, or the failure message. */
   result: string;
+  /** Attempts started so far (more than 1 only after retries). */
+  attempts: number;
 }
 
 export enum TaskResponse_Status {
@@ -112,6 +137,8 @@ export interface ResultRequest {
 export interface ResultResponse {
   status: TaskResponse_Status;
   result: string;
+  /** Attempts started so far (more than 1 only after retries). */
+  attempts: number;
 }
 
 export interface WaitResultRequest {
@@ -144,6 +171,49 @@ export interface TaskInfo {
   source: string;
 }
 
+export interface ListSubmittedTasksRequest {
+  /** Only tasks in these states; empty: any. NOT_FOUND is not a state. */
+  statuses: TaskResponse_Status[];
+  /** Only this method; empty: any. */
+  method: string;
+  /** Only task ids that start with this; empty: any. */
+  taskIdPrefix: string;
+  /** Only tasks submitted at or after this time, epoch ms; 0: no bound. */
+  submittedAfterMs: Long;
+  /** Only tasks submitted before this time, epoch ms; 0: no bound. */
+  submittedBeforeMs: Long;
+  /** Most tasks in the answer: 0 = 100; at most 1000. */
+  pageSize: number;
+  /** next_page_token of the previous answer, to continue; empty: the first page. */
+  pageToken: string;
+}
+
+export interface ListSubmittedTasksResponse {
+  tasks: SubmittedTask[];
+  /**
+   * Pass it as page_token for the next page; empty: this was the last. A page may hold fewer than
+   * page_size tasks while more follow (the store read as much as one call may read).
+   */
+  nextPageToken: string;
+}
+
+/** A submitted task as a listing shows it. */
+export interface SubmittedTask {
+  taskId: string;
+  method: string;
+  status: TaskResponse_Status;
+  /** The result or failure message, cut to its first 1024 characters (GetResult has it whole). */
+  result: string;
+  /** Whether `result` was cut. */
+  resultTruncated: boolean;
+  attempts: number;
+  deps: string[];
+  /** Epoch ms; 0 when it has not happened. */
+  submittedAtMs: Long;
+  startedAtMs: Long;
+  finishedAtMs: Long;
+}
+
 /** A list argument: each element is itself a packed argument. */
 export interface ListValue {
   values: Any[];
@@ -170,6 +240,7 @@ function createBaseTaskRequest(): TaskRequest {
     dependencyTimeoutMs: Long.UZERO,
     injectDependencyResults: false,
     executionTimeoutMs: Long.UZERO,
+    retryPolicy: undefined,
   };
 }
 
@@ -201,6 +272,9 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     }
     if (!message.executionTimeoutMs.equals(Long.UZERO)) {
       writer.uint32(72).uint64(message.executionTimeoutMs.toString());
+    }
+    if (message.retryPolicy !== undefined) {
+      RetryPolicy.encode(message.retryPolicy, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -290,6 +364,14 @@ export const TaskRequest: MessageFns<TaskRequest> = {
             message.executionTimeoutMs = Long.fromString(reader.uint64().toString(), true);
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.retryPolicy = RetryPolicy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -333,6 +415,11 @@ export const TaskRequest: MessageFns<TaskRequest> = {
         : isSet(object.execution_timeout_ms)
         ? Long.fromValue(object.execution_timeout_ms)
         : Long.UZERO,
+      retryPolicy: isSet(object.retryPolicy)
+        ? RetryPolicy.fromJSON(object.retryPolicy)
+        : isSet(object.retry_policy)
+        ? RetryPolicy.fromJSON(object.retry_policy)
+        : undefined,
     };
   },
 
@@ -365,6 +452,9 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     if (!message.executionTimeoutMs.equals(Long.UZERO)) {
       obj.executionTimeoutMs = (message.executionTimeoutMs || Long.UZERO).toString();
     }
+    if (message.retryPolicy !== undefined) {
+      obj.retryPolicy = RetryPolicy.toJSON(message.retryPolicy);
+    }
     return obj;
   },
 
@@ -386,12 +476,152 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     message.executionTimeoutMs = (object.executionTimeoutMs !== undefined && object.executionTimeoutMs !== null)
       ? Long.fromValue(object.executionTimeoutMs)
       : Long.UZERO;
+    message.retryPolicy = (object.retryPolicy !== undefined && object.retryPolicy !== null)
+      ? RetryPolicy.fromPartial(object.retryPolicy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRetryPolicy(): RetryPolicy {
+  return { maxAttempts: 0, initialBackoffMs: Long.UZERO, maxBackoffMs: Long.UZERO, backoffMultiplier: 0 };
+}
+
+export const RetryPolicy: MessageFns<RetryPolicy> = {
+  encode(message: RetryPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxAttempts !== 0) {
+      writer.uint32(8).uint32(message.maxAttempts);
+    }
+    if (!message.initialBackoffMs.equals(Long.UZERO)) {
+      writer.uint32(16).uint64(message.initialBackoffMs.toString());
+    }
+    if (!message.maxBackoffMs.equals(Long.UZERO)) {
+      writer.uint32(24).uint64(message.maxBackoffMs.toString());
+    }
+    if (message.backoffMultiplier !== 0) {
+      writer.uint32(33).double(message.backoffMultiplier);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxAttempts = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.initialBackoffMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxBackoffMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.backoffMultiplier = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryPolicy {
+    return {
+      maxAttempts: isSet(object.maxAttempts)
+        ? globalThis.Number(object.maxAttempts)
+        : isSet(object.max_attempts)
+        ? globalThis.Number(object.max_attempts)
+        : 0,
+      initialBackoffMs: isSet(object.initialBackoffMs)
+        ? Long.fromValue(object.initialBackoffMs)
+        : isSet(object.initial_backoff_ms)
+        ? Long.fromValue(object.initial_backoff_ms)
+        : Long.UZERO,
+      maxBackoffMs: isSet(object.maxBackoffMs)
+        ? Long.fromValue(object.maxBackoffMs)
+        : isSet(object.max_backoff_ms)
+        ? Long.fromValue(object.max_backoff_ms)
+        : Long.UZERO,
+      backoffMultiplier: isSet(object.backoffMultiplier)
+        ? globalThis.Number(object.backoffMultiplier)
+        : isSet(object.backoff_multiplier)
+        ? globalThis.Number(object.backoff_multiplier)
+        : 0,
+    };
+  },
+
+  toJSON(message: RetryPolicy): unknown {
+    const obj: any = {};
+    if (message.maxAttempts !== 0) {
+      obj.maxAttempts = Math.round(message.maxAttempts);
+    }
+    if (!message.initialBackoffMs.equals(Long.UZERO)) {
+      obj.initialBackoffMs = (message.initialBackoffMs || Long.UZERO).toString();
+    }
+    if (!message.maxBackoffMs.equals(Long.UZERO)) {
+      obj.maxBackoffMs = (message.maxBackoffMs || Long.UZERO).toString();
+    }
+    if (message.backoffMultiplier !== 0) {
+      obj.backoffMultiplier = floatToJson(message.backoffMultiplier);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetryPolicy>): RetryPolicy {
+    return RetryPolicy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetryPolicy>): RetryPolicy {
+    const message = createBaseRetryPolicy();
+    message.maxAttempts = object.maxAttempts ?? 0;
+    message.initialBackoffMs = (object.initialBackoffMs !== undefined && object.initialBackoffMs !== null)
+      ? Long.fromValue(object.initialBackoffMs)
+      : Long.UZERO;
+    message.maxBackoffMs = (object.maxBackoffMs !== undefined && object.maxBackoffMs !== null)
+      ? Long.fromValue(object.maxBackoffMs)
+      : Long.UZERO;
+    message.backoffMultiplier = object.backoffMultiplier ?? 0;
     return message;
   },
 };
 
 function createBaseTaskResponse(): TaskResponse {
-  return { taskId: "", status: 0, result: "" };
+  return { taskId: "", status: 0, result: "", attempts: 0 };
 }
 
 export const TaskResponse: MessageFns<TaskResponse> = {
@@ -404,6 +634,9 @@ export const TaskResponse: MessageFns<TaskResponse> = {
     }
     if (message.result !== "") {
       writer.uint32(26).string(message.result);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(32).uint32(message.attempts);
     }
     return writer;
   },
@@ -445,6 +678,14 @@ export const TaskResponse: MessageFns<TaskResponse> = {
             message.result = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -466,6 +707,7 @@ export const TaskResponse: MessageFns<TaskResponse> = {
         : "",
       status: isSet(object.status) ? taskResponse_StatusFromJSON(object.status) : 0,
       result: isSet(object.result) ? globalThis.String(object.result) : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
     };
   },
 
@@ -480,6 +722,9 @@ export const TaskResponse: MessageFns<TaskResponse> = {
     if (message.result !== "") {
       obj.result = message.result;
     }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
     return obj;
   },
 
@@ -491,6 +736,7 @@ export const TaskResponse: MessageFns<TaskResponse> = {
     message.taskId = object.taskId ?? "";
     message.status = object.status ?? 0;
     message.result = object.result ?? "";
+    message.attempts = object.attempts ?? 0;
     return message;
   },
 };
@@ -569,7 +815,7 @@ export const ResultRequest: MessageFns<ResultRequest> = {
 };
 
 function createBaseResultResponse(): ResultResponse {
-  return { status: 0, result: "" };
+  return { status: 0, result: "", attempts: 0 };
 }
 
 export const ResultResponse: MessageFns<ResultResponse> = {
@@ -579,6 +825,9 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     }
     if (message.result !== "") {
       writer.uint32(18).string(message.result);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(24).uint32(message.attempts);
     }
     return writer;
   },
@@ -612,6 +861,14 @@ export const ResultResponse: MessageFns<ResultResponse> = {
             message.result = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -628,6 +885,7 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     return {
       status: isSet(object.status) ? taskResponse_StatusFromJSON(object.status) : 0,
       result: isSet(object.result) ? globalThis.String(object.result) : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
     };
   },
 
@@ -639,6 +897,9 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     if (message.result !== "") {
       obj.result = message.result;
     }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
     return obj;
   },
 
@@ -649,6 +910,7 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     const message = createBaseResultResponse();
     message.status = object.status ?? 0;
     message.result = object.result ?? "";
+    message.attempts = object.attempts ?? 0;
     return message;
   },
 };
@@ -1146,6 +1408,558 @@ export const TaskInfo: MessageFns<TaskInfo> = {
   },
 };
 
+function createBaseListSubmittedTasksRequest(): ListSubmittedTasksRequest {
+  return {
+    statuses: [],
+    method: "",
+    taskIdPrefix: "",
+    submittedAfterMs: Long.UZERO,
+    submittedBeforeMs: Long.UZERO,
+    pageSize: 0,
+    pageToken: "",
+  };
+}
+
+export const ListSubmittedTasksRequest: MessageFns<ListSubmittedTasksRequest> = {
+  encode(message: ListSubmittedTasksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.statuses.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.statuses) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.method !== "") {
+      writer.uint32(18).string(message.method);
+    }
+    if (message.taskIdPrefix !== "") {
+      writer.uint32(26).string(message.taskIdPrefix);
+    }
+    if (!message.submittedAfterMs.equals(Long.UZERO)) {
+      writer.uint32(32).uint64(message.submittedAfterMs.toString());
+    }
+    if (!message.submittedBeforeMs.equals(Long.UZERO)) {
+      writer.uint32(40).uint64(message.submittedBeforeMs.toString());
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(48).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(58).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSubmittedTasksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSubmittedTasksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.statuses.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.statuses.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.taskIdPrefix = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.submittedAfterMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.submittedBeforeMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSubmittedTasksRequest {
+    return {
+      statuses: globalThis.Array.isArray(object?.statuses)
+        ? object.statuses.map((e: any) => taskResponse_StatusFromJSON(e))
+        : [],
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      taskIdPrefix: isSet(object.taskIdPrefix)
+        ? globalThis.String(object.taskIdPrefix)
+        : isSet(object.task_id_prefix)
+        ? globalThis.String(object.task_id_prefix)
+        : "",
+      submittedAfterMs: isSet(object.submittedAfterMs)
+        ? Long.fromValue(object.submittedAfterMs)
+        : isSet(object.submitted_after_ms)
+        ? Long.fromValue(object.submitted_after_ms)
+        : Long.UZERO,
+      submittedBeforeMs: isSet(object.submittedBeforeMs)
+        ? Long.fromValue(object.submittedBeforeMs)
+        : isSet(object.submitted_before_ms)
+        ? Long.fromValue(object.submitted_before_ms)
+        : Long.UZERO,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSubmittedTasksRequest): unknown {
+    const obj: any = {};
+    if (message.statuses?.length) {
+      obj.statuses = message.statuses.map((e) => taskResponse_StatusToJSON(e));
+    }
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.taskIdPrefix !== "") {
+      obj.taskIdPrefix = message.taskIdPrefix;
+    }
+    if (!message.submittedAfterMs.equals(Long.UZERO)) {
+      obj.submittedAfterMs = (message.submittedAfterMs || Long.UZERO).toString();
+    }
+    if (!message.submittedBeforeMs.equals(Long.UZERO)) {
+      obj.submittedBeforeMs = (message.submittedBeforeMs || Long.UZERO).toString();
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSubmittedTasksRequest>): ListSubmittedTasksRequest {
+    return ListSubmittedTasksRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListSubmittedTasksRequest>): ListSubmittedTasksRequest {
+    const message = createBaseListSubmittedTasksRequest();
+    message.statuses = object.statuses?.map((e) => e) || [];
+    message.method = object.method ?? "";
+    message.taskIdPrefix = object.taskIdPrefix ?? "";
+    message.submittedAfterMs = (object.submittedAfterMs !== undefined && object.submittedAfterMs !== null)
+      ? Long.fromValue(object.submittedAfterMs)
+      : Long.UZERO;
+    message.submittedBeforeMs = (object.submittedBeforeMs !== undefined && object.submittedBeforeMs !== null)
+      ? Long.fromValue(object.submittedBeforeMs)
+      : Long.UZERO;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListSubmittedTasksResponse(): ListSubmittedTasksResponse {
+  return { tasks: [], nextPageToken: "" };
+}
+
+export const ListSubmittedTasksResponse: MessageFns<ListSubmittedTasksResponse> = {
+  encode(message: ListSubmittedTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tasks) {
+      SubmittedTask.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSubmittedTasksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSubmittedTasksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tasks.push(SubmittedTask.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSubmittedTasksResponse {
+    return {
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => SubmittedTask.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSubmittedTasksResponse): unknown {
+    const obj: any = {};
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => SubmittedTask.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSubmittedTasksResponse>): ListSubmittedTasksResponse {
+    return ListSubmittedTasksResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListSubmittedTasksResponse>): ListSubmittedTasksResponse {
+    const message = createBaseListSubmittedTasksResponse();
+    message.tasks = object.tasks?.map((e) => SubmittedTask.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseSubmittedTask(): SubmittedTask {
+  return {
+    taskId: "",
+    method: "",
+    status: 0,
+    result: "",
+    resultTruncated: false,
+    attempts: 0,
+    deps: [],
+    submittedAtMs: Long.UZERO,
+    startedAtMs: Long.UZERO,
+    finishedAtMs: Long.UZERO,
+  };
+}
+
+export const SubmittedTask: MessageFns<SubmittedTask> = {
+  encode(message: SubmittedTask, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.method !== "") {
+      writer.uint32(18).string(message.method);
+    }
+    if (message.status !== 0) {
+      writer.uint32(24).int32(message.status);
+    }
+    if (message.result !== "") {
+      writer.uint32(34).string(message.result);
+    }
+    if (message.resultTruncated !== false) {
+      writer.uint32(40).bool(message.resultTruncated);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(48).uint32(message.attempts);
+    }
+    for (const v of message.deps) {
+      writer.uint32(58).string(v!);
+    }
+    if (!message.submittedAtMs.equals(Long.UZERO)) {
+      writer.uint32(64).uint64(message.submittedAtMs.toString());
+    }
+    if (!message.startedAtMs.equals(Long.UZERO)) {
+      writer.uint32(72).uint64(message.startedAtMs.toString());
+    }
+    if (!message.finishedAtMs.equals(Long.UZERO)) {
+      writer.uint32(80).uint64(message.finishedAtMs.toString());
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmittedTask {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmittedTask();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.result = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.resultTruncated = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.deps.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.submittedAtMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.startedAtMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.finishedAtMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubmittedTask {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      status: isSet(object.status) ? taskResponse_StatusFromJSON(object.status) : 0,
+      result: isSet(object.result) ? globalThis.String(object.result) : "",
+      resultTruncated: isSet(object.resultTruncated)
+        ? globalThis.Boolean(object.resultTruncated)
+        : isSet(object.result_truncated)
+        ? globalThis.Boolean(object.result_truncated)
+        : false,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      deps: globalThis.Array.isArray(object?.deps) ? object.deps.map((e: any) => globalThis.String(e)) : [],
+      submittedAtMs: isSet(object.submittedAtMs)
+        ? Long.fromValue(object.submittedAtMs)
+        : isSet(object.submitted_at_ms)
+        ? Long.fromValue(object.submitted_at_ms)
+        : Long.UZERO,
+      startedAtMs: isSet(object.startedAtMs)
+        ? Long.fromValue(object.startedAtMs)
+        : isSet(object.started_at_ms)
+        ? Long.fromValue(object.started_at_ms)
+        : Long.UZERO,
+      finishedAtMs: isSet(object.finishedAtMs)
+        ? Long.fromValue(object.finishedAtMs)
+        : isSet(object.finished_at_ms)
+        ? Long.fromValue(object.finished_at_ms)
+        : Long.UZERO,
+    };
+  },
+
+  toJSON(message: SubmittedTask): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.status !== 0) {
+      obj.status = taskResponse_StatusToJSON(message.status);
+    }
+    if (message.result !== "") {
+      obj.result = message.result;
+    }
+    if (message.resultTruncated !== false) {
+      obj.resultTruncated = message.resultTruncated;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.deps?.length) {
+      obj.deps = message.deps;
+    }
+    if (!message.submittedAtMs.equals(Long.UZERO)) {
+      obj.submittedAtMs = (message.submittedAtMs || Long.UZERO).toString();
+    }
+    if (!message.startedAtMs.equals(Long.UZERO)) {
+      obj.startedAtMs = (message.startedAtMs || Long.UZERO).toString();
+    }
+    if (!message.finishedAtMs.equals(Long.UZERO)) {
+      obj.finishedAtMs = (message.finishedAtMs || Long.UZERO).toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SubmittedTask>): SubmittedTask {
+    return SubmittedTask.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmittedTask>): SubmittedTask {
+    const message = createBaseSubmittedTask();
+    message.taskId = object.taskId ?? "";
+    message.method = object.method ?? "";
+    message.status = object.status ?? 0;
+    message.result = object.result ?? "";
+    message.resultTruncated = object.resultTruncated ?? false;
+    message.attempts = object.attempts ?? 0;
+    message.deps = object.deps?.map((e) => e) || [];
+    message.submittedAtMs = (object.submittedAtMs !== undefined && object.submittedAtMs !== null)
+      ? Long.fromValue(object.submittedAtMs)
+      : Long.UZERO;
+    message.startedAtMs = (object.startedAtMs !== undefined && object.startedAtMs !== null)
+      ? Long.fromValue(object.startedAtMs)
+      : Long.UZERO;
+    message.finishedAtMs = (object.finishedAtMs !== undefined && object.finishedAtMs !== null)
+      ? Long.fromValue(object.finishedAtMs)
+      : Long.UZERO;
+    return message;
+  },
+};
+
 function createBaseListValue(): ListValue {
   return { values: [] };
 }
@@ -1439,6 +2253,18 @@ export const TaskSchedulerDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Submitted tasks, newest first, filtered and paged (from the shared store with Redis, the database
+     * with SQLite). Evicted and expired tasks are not listed.
+     */
+    listSubmittedTasks: {
+      name: "ListSubmittedTasks",
+      requestType: ListSubmittedTasksRequest as typeof ListSubmittedTasksRequest,
+      requestStream: false,
+      responseType: ListSubmittedTasksResponse as typeof ListSubmittedTasksResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -1456,6 +2282,14 @@ export interface TaskSchedulerServiceImplementation<CallContextExt = {}> {
   ): Promise<DeepPartial<CancelTaskResponse>>;
   /** Registered task methods. */
   listTasks(request: ListTasksRequest, context: CallContext & CallContextExt): Promise<DeepPartial<ListTasksResponse>>;
+  /**
+   * Submitted tasks, newest first, filtered and paged (from the shared store with Redis, the database
+   * with SQLite). Evicted and expired tasks are not listed.
+   */
+  listSubmittedTasks(
+    request: ListSubmittedTasksRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListSubmittedTasksResponse>>;
 }
 
 export interface TaskSchedulerClient<CallOptionsExt = {}> {
@@ -1472,6 +2306,18 @@ export interface TaskSchedulerClient<CallOptionsExt = {}> {
   ): Promise<CancelTaskResponse>;
   /** Registered task methods. */
   listTasks(request: DeepPartial<ListTasksRequest>, options?: CallOptions & CallOptionsExt): Promise<ListTasksResponse>;
+  /**
+   * Submitted tasks, newest first, filtered and paged (from the shared store with Redis, the database
+   * with SQLite). Evicted and expired tasks are not listed.
+   */
+  listSubmittedTasks(
+    request: DeepPartial<ListSubmittedTasksRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListSubmittedTasksResponse>;
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

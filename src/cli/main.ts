@@ -9,10 +9,11 @@ import { quietGrpcBindErrors } from '../logging/quiet-grpc-bind-errors';
 import { startConsole } from './interactive-console';
 import { parseCliOptions } from './options';
 import { isSharedResultStore } from '../results/shared-result-store';
+import { StoreOpenError } from '../results/sqlite-result-store';
 
 /** The store for the ready line, without a password. */
 function describeStore(store: string): string {
-  if (store === 'memory') return store;
+  if (store === 'memory' || store.startsWith('sqlite:')) return store;
   const url = new URL(store);
   return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
@@ -44,7 +45,8 @@ async function main(argv: readonly string[]): Promise<void> {
   } catch (err) {
     logger.error(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
     await closeLogs();
-    process.exitCode = 2;
+    // A store that cannot be opened is an environment problem (exit 1), not a bad command line (2).
+    process.exitCode = err instanceof StoreOpenError ? 1 : 2;
     return;
   }
   // Handlers go in before listening: a signal right after the ready line must still stop cleanly.

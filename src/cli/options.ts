@@ -71,7 +71,12 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('max-string-bytes', { requiresArg: true, default: d.maxStringBytes, describe: 'Largest string/bytes argument value or map key, bytes' })
     .option('max-map-entries', { requiresArg: true, default: d.maxMapEntries, describe: 'Most entries in one map/struct argument' })
     .option('max-concurrent-tasks', { requiresArg: true, default: d.maxConcurrentTasks, describe: 'Most tasks running at once (0 = unlimited); tasks waiting for dependencies hold no slot' })
-    .option('max-queued-tasks', { requiresArg: true, default: d.maxQueuedTasks, describe: 'Most accepted tasks waiting to run; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-queued-tasks', { requiresArg: true, default: d.maxQueuedTasks, describe: 'Most tasks waiting for a slot; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-dependent-tasks', { requiresArg: true, default: d.maxDependentTasks, describe: 'Most tasks waiting for unfinished dependencies; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-unfinished-bytes', { requiresArg: true, default: d.maxUnfinishedBytes, describe: 'Most bytes held by accepted unfinished tasks (args, deps, records; dependents at most half); beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-dependency-timeout-ms', { requiresArg: true, default: d.maxDependencyTimeoutMs, describe: 'Largest dependency_timeout_ms a request may ask for' })
+    .option('max-execution-timeout-ms', { requiresArg: true, default: d.maxExecutionTimeoutMs, describe: 'Largest execution_timeout_ms a request may ask for' })
+    .option('max-attempts', { requiresArg: true, default: d.maxAttempts, describe: 'Largest retry_policy.max_attempts a request may ask for' })
     .option('worker-threads', { requiresArg: true, default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
     .option('worker-max-memory-mb', { requiresArg: true, default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
     .option('task-module', { requiresArg: true, type: 'string', array: true, default: [] as string[], describe: 'Your own task module(s), .ts or .js (syncTask/asyncTask at import), loaded here and in workers' })
@@ -83,7 +88,19 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('auth-token', { requiresArg: true, type: 'string', array: true, describe: 'Require "authorization: Bearer <token>" (repeatable); prefer the env var or --auth-token-file' })
     .option('auth-token-file', { requiresArg: true, type: 'string', describe: 'File of accepted bearer tokens, one per line (# comments)' })
     .option('metrics-addr', { requiresArg: true, type: 'string', default: '', describe: 'Serve Prometheus metrics at http://host:port/metrics (a bare port means 127.0.0.1); empty: off' })
-    .option('store', { requiresArg: true, type: 'string', default: d.store, describe: 'Result store: memory, or a Redis URL redis://[:password@]host:port[/db] (rediss:// for TLS) shared by replicas' })
+    .option('store', {
+      requiresArg: true,
+      type: 'string',
+      default: d.store,
+      describe: 'Result store: memory (lost at exit); sqlite:<path> (embedded, durable: tasks and results survive a crash or restart); or a Redis URL redis://[:password@]host:port[/db] (rediss:// for TLS) shared by replicas',
+    })
+    .option('sqlite-synchronous', {
+      requiresArg: true,
+      type: 'string',
+      choices: ['normal', 'full'],
+      default: d.sqliteSynchronous,
+      describe: 'With sqlite: normal = a commit survives the process crashing; full = it also survives power loss (an fsync per commit, slower)',
+    })
     .option('redis-prefix', { requiresArg: true, type: 'string', default: d.redisPrefix, describe: 'Prefix of the Redis keys and channels (deployments sharing one Redis use different ones)' })
     .option('lease-ms', { requiresArg: true, default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; its unfinished tasks become FAILED' })
     .option('dashboard-addr', { requiresArg: true, type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
@@ -127,15 +144,20 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   }
   const metricsAddr = serveAddress('metrics-addr', parsed['metrics-addr'] ?? '');
   const store = String(parsed['store'] ?? 'memory');
-  if (store !== 'memory' && !/^rediss?:\/\/[^/]/i.test(store)) {
-    throw new Error(`--store must be memory or a Redis URL (redis://host:port, rediss://host:port), got ${JSON.stringify(store)}`);
+  if (store !== 'memory' && !/^rediss?:\/\/[^/]/i.test(store) && !/^sqlite:.+/.test(store)) {
+    throw new Error(`--store must be memory, sqlite:<path> or a Redis URL (redis://host:port, rediss://host:port), got ${JSON.stringify(store)}`);
   }
   const leaseMs = positiveInt('lease-ms')(parsed['lease-ms']);
   if (leaseMs < 100) throw new Error(`--lease-ms must be at least 100, got ${leaseMs}`);
   const dashboardAddr = serveAddress('dashboard-addr', parsed['dashboard-addr'] ?? '');
+  const dependencyTimeoutMs = positiveInt('dependency-timeout-ms')(parsed['dependency-timeout-ms']);
+  const maxDependencyTimeoutMs = positiveInt('max-dependency-timeout-ms')(parsed['max-dependency-timeout-ms']);
+  if (dependencyTimeoutMs > maxDependencyTimeoutMs) {
+    throw new Error(`--dependency-timeout-ms ${dependencyTimeoutMs} is over --max-dependency-timeout-ms ${maxDependencyTimeoutMs}`);
+  }
   const app: AppConfig = {
     libraryDir: String(parsed['library-dir'] ?? ''),
-    dependencyTimeoutMs: positiveInt('dependency-timeout-ms')(parsed['dependency-timeout-ms']),
+    dependencyTimeoutMs,
     executionTimeoutMs: nonNegativeInt('execution-timeout-ms')(parsed['execution-timeout-ms']),
     resultTtlSecs: nonNegativeInt('result-ttl-secs')(parsed['result-ttl-secs']),
     maxResults: positiveInt('max-results')(parsed['max-results']),
@@ -150,6 +172,11 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     shutdownGraceMs: nonNegativeInt('shutdown-grace-ms')(parsed['shutdown-grace-ms']),
     maxConcurrentTasks: nonNegativeInt('max-concurrent-tasks')(parsed['max-concurrent-tasks']),
     maxQueuedTasks: nonNegativeInt('max-queued-tasks')(parsed['max-queued-tasks']),
+    maxDependentTasks: nonNegativeInt('max-dependent-tasks')(parsed['max-dependent-tasks']),
+    maxUnfinishedBytes: nonNegativeInt('max-unfinished-bytes')(parsed['max-unfinished-bytes']),
+    maxDependencyTimeoutMs,
+    maxExecutionTimeoutMs: positiveInt('max-execution-timeout-ms')(parsed['max-execution-timeout-ms']),
+    maxAttempts: positiveInt('max-attempts')(parsed['max-attempts']),
     workerThreads: nonNegativeInt('worker-threads')(parsed['worker-threads']),
     workerMaxMemoryMb: nonNegativeInt('worker-max-memory-mb')(parsed['worker-max-memory-mb']),
     taskModules: ((parsed['task-module'] as string[] | undefined) ?? []).filter((module) => module !== ''),
@@ -158,6 +185,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     metricsAddr,
     stallWarnMs: nonNegativeInt('stall-warn-ms')(parsed['stall-warn-ms']),
     store,
+    sqliteSynchronous: parsed['sqlite-synchronous'] === 'full' ? 'full' : 'normal',
     redisPrefix: String(parsed['redis-prefix'] ?? ''),
     leaseMs,
     dashboardAddr,

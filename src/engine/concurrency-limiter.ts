@@ -18,6 +18,11 @@ export class ConcurrencyLimiter<K> {
     return this.#running;
   }
 
+  /** Whether every slot is taken (a new task would have to wait). */
+  get full(): boolean {
+    return this.#max !== 0 && this.#running >= this.#max;
+  }
+
   /** Tasks waiting for a slot. */
   get waiting(): number {
     return this.#waiting.size;

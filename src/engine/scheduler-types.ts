@@ -1,8 +1,10 @@
 import type { ArgValue } from '../args/arg-value';
 import type { Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
+import type { TaskPage, TaskQuery } from '../results/task-query';
 import type { TaskRecord, TaskStatus } from '../results/task-record';
 import type { TaskPool } from '../tasks/pool/task-pool';
+import type { RetryPolicyInput } from '../tasks/retry-policy';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 
 /** What the scheduler needs, built once by `main` (or a test) and passed in. */
@@ -18,8 +20,14 @@ export interface SchedulerDeps {
   readonly pool?: TaskPool;
   /** Most tasks running at once; 0 = unlimited. Tasks waiting for dependencies hold no slot. */
   readonly maxConcurrentTasks?: number;
-  /** Most accepted tasks not yet running (waiting for deps or a slot); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  /** Most tasks waiting for a slot; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
   readonly maxQueuedTasks?: number;
+  /** Most tasks waiting for unfinished dependencies; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
+  readonly maxDependentTasks?: number;
+  /** Most bytes held by accepted unfinished tasks (see `taskCharge`); dependents at most half. 0 = unlimited. */
+  readonly maxUnfinishedBytes?: number;
+  /** Largest `maxAttempts` a request's retry policy may ask for (default 100). */
+  readonly maxAttempts?: number;
   /** Told about task lifecycle events (metrics, dashboard). Must be quick and must not throw. */
   readonly observer?: SchedulerObserver;
 }
@@ -37,6 +45,11 @@ export interface SchedulerObserver {
   taskAccepted?(record: TaskRecord, argsJson: string): void;
   /** A task took its slot and starts running (its RUNNING record). */
   taskStarted?(record: TaskRecord): void;
+  /**
+   * An attempt failed and the task will run again after a backoff (its PENDING record, with
+   * `runAfter` and the attempt's error in `attemptErrors`).
+   */
+  taskRetrying?(record: TaskRecord): void;
   /**
    * A task reached SUCCESS, FAILED or CANCELLED (its final record); `runMs` is how long it ran
    * (high resolution), undefined if it never started.
@@ -64,6 +77,18 @@ export interface SchedulerStats {
   readonly waitingForDeps: number;
   /** Waiting for a slot. */
   readonly waitingForSlot: number;
+  /** Bytes held by unfinished tasks, as admission counts them (`--max-unfinished-bytes`). */
+  readonly unfinishedBytes: number;
+}
+
+/** What {@link Scheduler.recover} did. */
+export interface RecoverySummary {
+  /** Tasks that carry on (waiting, or running again after an interrupted attempt). */
+  readonly resumed: number;
+  /** Of those, tasks whose interrupted attempt will be retried. */
+  readonly retried: number;
+  /** Tasks ended FAILED (interrupted without attempts left, unknown method, unreadable record). */
+  readonly failed: number;
 }
 
 /** A decoded submission (the domain form of `TaskRequest`). */
@@ -81,6 +106,8 @@ export interface SubmitRequest {
   readonly executionTimeoutMs?: number;
   /** Prepend the dependencies' results as string args, in deps order. */
   readonly injectDependencyResults?: boolean;
+  /** Overrides the method's registered retry policy; checked against `maxAttempts`. */
+  readonly retryPolicy?: RetryPolicyInput | undefined;
 }
 
 /** The answer to a submission that did not fail. */
@@ -88,6 +115,8 @@ export interface TaskOutcome {
   readonly taskId: string;
   readonly status: TaskStatus;
   readonly result: string;
+  /** Attempts started so far (0 before the first). */
+  readonly attempts: number;
 }
 
 /** The answer to a cancellation. */
@@ -116,14 +145,24 @@ export interface Scheduler {
   waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined>;
   /** Cancels an unfinished task. */
   cancel(taskId: string): Promise<CancelOutcome>;
+  /** One page of the submitted tasks the store holds, newest first (see {@link TaskQuery}). */
+  listSubmitted(query: TaskQuery): Promise<TaskPage>;
   /** Current counts. */
   stats(): SchedulerStats;
   /** Tasks in state RUNNING now; walks the in-flight tasks, so for rare callers (the stall watchdog), not per task. */
   runningTasks(): RunningTaskInfo[];
   /**
-   * Graceful stop: rejects new submissions (UNAVAILABLE), cancels tasks that have not started, lets
-   * running tasks finish for up to `graceMs`, cancels the rest (their callers get UNAVAILABLE
-   * `Shutting down…`) and stops the worker pool. The result store stays open (its owner closes it), so
+   * Carries on unfinished tasks of a durable store after a restart (or taken over from a lost replica;
+   * `why` names what stopped them, e.g. `the server stopped`): PENDING ones continue; RUNNING ones run
+   * again if their retry policy has attempts left, else end FAILED `Interrupted: …` (see
+   * `planRecovery`). Not bounded by the admission limits: these tasks were accepted already.
+   */
+  recover(records: readonly TaskRecord[], why: string): Promise<RecoverySummary>;
+  /**
+   * Graceful stop: rejects new submissions (UNAVAILABLE); tasks that have not started are cancelled —
+   * or, with a durable store, left PENDING there for the next start — running tasks may finish for up to
+   * `graceMs`, then the rest are cancelled (their callers get UNAVAILABLE `Shutting down…`); then the
+   * worker pool stops. The result store stays open (its owner closes it), so
    * results can still be read while the server winds down.
    */
   close(graceMs?: number): Promise<void>;

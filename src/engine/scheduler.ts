@@ -1,136 +1,105 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ArgValue } from '../args/arg-value';
+import { canonicalJson } from '../args/canonical-json';
 import {
-  DependencyFailedError,
   InvalidArgumentsError,
   MethodNotFoundError,
-  MissingDependencyError,
   ShuttingDownError,
   StoreUnavailableError,
   TaskAlreadyExistsError,
   TaskCancelledError,
-  TaskExecutionError,
   TaskSchedulerError,
-  TaskTimeoutError,
-  TooManyTasksError,
   clip,
   describeThrown,
 } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
+import type { TaskPage, TaskQuery } from '../results/task-query';
 import { isSharedResultStore, type SharedResultStore } from '../results/shared-result-store';
-import { isFinished, newRecord, withState, type TaskRecord } from '../results/task-record';
-import type { TaskContext } from '../tasks/task-context';
+import { isFinished, newRecord, startedAttempt, withAttemptError, withState, type TaskIdentity, type TaskRecord, type TaskSpec } from '../results/task-record';
+import { DEFAULT_MAX_ATTEMPTS, normalizeRetryPolicy, retryDelayMs, retryKeyOf, type RetryPolicy } from '../tasks/retry-policy';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
+import { Admission, taskCharge } from './admission';
 import { ConcurrencyLimiter } from './concurrency-limiter';
-import type { CancelOutcome, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerObserver, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
+import { anyUnfinished, awaitDependencies, checkDependencies, type DependencyLookup } from './dependencies';
+import { InFlightTask, type TaskRun } from './in-flight-task';
+import { planRecovery } from './recovery';
+import type { CancelOutcome, RecoverySummary, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerObserver, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
-import { failedWith, outcomeOf, overtime, type Terminal } from './task-outcome';
-import { canonicalJson } from '../args/canonical-json';
+import { TaskAbort } from './task-abort';
+import { executeAttempt, isInline } from './task-execution';
 import { digestOfCanonicalJson, identityMismatch } from './task-identity';
 import { newTaskId } from './task-id';
-import { raceAbort, TaskAbort } from './task-abort';
-import { waitUntil } from './wait-until';
+import { failedWith, isRetryable, outcomeOf, terminalOf, type Terminal } from './task-outcome';
+import { waitUntilGrace } from './wait-until';
 
 export * from './scheduler-types';
 
-/**
- * The task engine: idempotency, dependencies, in-flight tasks, limits, timeouts and cancellation. It
- * knows nothing of gRPC or protobuf (see {@link Scheduler}).
- */
 /** Builds a {@link Scheduler}. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   return new TaskScheduler(deps);
 }
 
-/**
- * A task accepted and not yet finished. Aborting it is {@link TaskAbort}'s (no AbortSignal unless one is
- * read); its `done` promise is made on first use: a quick inline task that nobody waits for never needs
- * either (the hot path stays lean).
- */
-class InFlightTask extends TaskAbort {
-  record: TaskRecord;
-  /** Set by the first terminal transition; later ones are ignored. */
-  finishing = false;
-  /** Holds a concurrency slot (released on finish). */
-  holdsSlot = false;
-  /** Counted in the scheduler's waiting-for-dependencies total. */
-  waitsForDeps = false;
-  /** performance.now() when it started running: sub-millisecond run times for metrics. */
-  startedHr: number | undefined = undefined;
-  #done: Promise<TaskRecord> | undefined = undefined;
-  #resolve: ((record: TaskRecord) => void) | undefined = undefined;
-  #final: TaskRecord | undefined = undefined;
-
-  constructor(record: TaskRecord) {
-    super();
-    this.record = record;
-  }
-
-  /** Resolves with the final record. */
-  get done(): Promise<TaskRecord> {
-    if (!this.#done) {
-      const final = this.#final;
-      this.#done = final ? Promise.resolve(final) : new Promise<TaskRecord>((resolve) => (this.#resolve = resolve));
-    }
-    return this.#done;
-  }
-
-  settle(record: TaskRecord): void {
-    this.#final = record;
-    this.#resolve?.(record);
-  }
-}
-
-/** The signal of tasks that run inline and synchronously: nothing can abort them mid-run. */
-const NEVER_ABORTED = new AbortController().signal;
-const NEVER_UNSUBSCRIBE = (): void => {};
-const NEVER_ON_ABORT = (): (() => void) => NEVER_UNSUBSCRIBE;
-
-type DependencyState = TaskRecord | InFlightTask;
-
 const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
 /** Shared by every record without dependencies (most of them): one array, not one per task. */
 const NO_DEPS: readonly string[] = Object.freeze([]);
 
-/** Runs on this thread, synchronously: sync tasks not sent to the worker pool. */
-function isInline(definition: TaskDefinition, pool: TaskPool | undefined): boolean {
-  return definition.kind === 'sync' && !(definition.worker && pool);
-}
-
+/**
+ * The task engine's request path: accept (idempotency, dependencies, admission), wait (dependencies, a
+ * slot, a retry's backoff), run attempts, finish. It knows nothing of gRPC or protobuf (see
+ * {@link Scheduler}). Duties of their own live beside it: admission bounds (`admission.ts`),
+ * dependency checks (`dependencies.ts`), running one attempt (`task-execution.ts`), the retry rules
+ * (`task-outcome.ts`, `tasks/retry-policy.ts`) and recovery after a restart (`recovery.ts`).
+ */
 class TaskScheduler implements Scheduler {
   readonly #registry: TaskRegistry;
   readonly #results: ResultStore;
+  /** Records outlive the process: RUNNING is stored before an attempt runs, specs are kept, shutdown leaves PENDING tasks. */
+  readonly #durable: boolean;
   readonly #logger: Logger;
   readonly #debug: boolean;
   readonly #dependencyTimeoutMs: number;
   readonly #executionTimeoutMs: number;
+  readonly #maxAttempts: number;
   readonly #pool: TaskPool | undefined;
   readonly #limiter: ConcurrencyLimiter<InFlightTask>;
-  readonly #maxQueuedTasks: number;
+  readonly #admission: Admission;
   readonly #observer: SchedulerObserver | undefined;
   readonly #inFlight = new Map<string, InFlightTask>();
   /** Set when several replicas share the store: tasks may then be unfinished on another replica. */
   readonly #shared: SharedResultStore | undefined;
+  readonly #lookup: DependencyLookup;
+  /** Accepted and not running (waiting for dependencies, a slot or a backoff). */
   #pending = 0;
-  /** Tasks blocked on unfinished dependencies: with the slot waiters, what --max-queued-tasks bounds. */
-  #waitingForDeps = 0;
   #closing = false;
 
   constructor(deps: SchedulerDeps) {
     this.#registry = deps.registry;
     this.#results = deps.results;
+    this.#durable = deps.results.durable;
     this.#logger = (deps.logger ?? silentLogger).child({ component: 'scheduler' });
     this.#debug = this.#logger.isDebugEnabled();
     this.#dependencyTimeoutMs = deps.dependencyTimeoutMs ?? 30_000;
     this.#executionTimeoutMs = deps.executionTimeoutMs ?? 0;
+    this.#maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.#pool = deps.pool;
     this.#limiter = new ConcurrencyLimiter(deps.maxConcurrentTasks ?? 0);
-    this.#maxQueuedTasks = deps.maxQueuedTasks ?? 0;
+    this.#admission = new Admission({
+      maxQueuedTasks: deps.maxQueuedTasks ?? 0,
+      maxDependentTasks: deps.maxDependentTasks ?? 0,
+      maxUnfinishedBytes: deps.maxUnfinishedBytes ?? 0,
+    });
     this.#observer = deps.observer;
     this.#shared = isSharedResultStore(deps.results) ? deps.results : undefined;
     this.#shared?.onCancelRequest((taskId) => this.#cancelRequested(taskId));
+    this.#shared?.onTakeover((records, replica) => {
+      this.recover(records, `replica '${clip(replica)}' was lost`).catch((err: unknown) => this.#logger.error('running tasks taken over from a lost replica failed', { replica, err }));
+    });
+    this.#lookup = {
+      inFlight: (taskId) => this.#inFlight.get(taskId),
+      stored: (taskId) => this.#results.get(taskId),
+      finishedElsewhere: (record, timeoutMs, signal) => this.#finishedElsewhere(record, timeoutMs, signal),
+    };
   }
 
   stats(): SchedulerStats {
@@ -138,8 +107,9 @@ class TaskScheduler implements Scheduler {
       inFlight: this.#inFlight.size,
       pending: this.#pending,
       running: this.#limiter.running,
-      waitingForDeps: this.#waitingForDeps,
+      waitingForDeps: this.#admission.dependents,
       waitingForSlot: this.#limiter.waiting,
+      unfinishedBytes: this.#admission.bytes,
     };
   }
 
@@ -161,17 +131,20 @@ class TaskScheduler implements Scheduler {
   async submit(request: SubmitRequest): Promise<TaskOutcome> {
     if (this.#closing) throw new ShuttingDownError();
     const definition = this.resolveMethod(request.method);
+    const requested = request.retryPolicy ? normalizeRetryPolicy(request.retryPolicy, this.#maxAttempts) : undefined;
     const taskId = request.taskId === '' ? newTaskId() : request.taskId;
     if (request.deps.includes(taskId)) {
       throw new InvalidArgumentsError(`task '${clip(taskId)}' lists itself in deps`);
     }
     // Built once per request: the digest is made from it, and the task may use it (TaskContext.argsJson).
     const argsJson = canonicalJson(request.args);
-    const identity = {
+    const deps = request.deps.length === 0 ? NO_DEPS : request.deps;
+    const identity: TaskIdentity = {
       method: definition.name, // the registry's string, shared by every record of this method
-      deps: request.deps.length === 0 ? NO_DEPS : request.deps,
+      deps,
       argsDigest: digestOfCanonicalJson(argsJson),
       injectDependencyResults: request.injectDependencyResults ?? false,
+      retryKey: retryKeyOf(requested),
     };
     const detached = request.detached ?? false;
 
@@ -179,28 +152,36 @@ class TaskScheduler implements Scheduler {
       const existing = this.#inFlight.get(taskId)?.record ?? (await this.#results.get(taskId));
       if (existing) return this.#answerExisting(existing, identity, detached);
     }
-    const dependencies = request.deps.length === 0 ? undefined : await this.#checkDependencies(request.deps);
+    const dependencies = deps.length === 0 ? undefined : await checkDependencies(deps, this.#lookup);
     // Another submission of this id may have been accepted while we awaited the store.
     const raced = this.#inFlight.get(taskId);
     if (raced) return this.#answerExisting(raced.record, identity, detached);
     if (this.#closing) throw new ShuttingDownError();
-    const waiting = this.#waitingForDeps + this.#limiter.waiting;
-    if (this.#maxQueuedTasks > 0 && waiting >= this.#maxQueuedTasks) {
-      throw new TooManyTasksError(`${waiting} tasks are already waiting (limit ${this.#maxQueuedTasks}, --max-queued-tasks); retry later`);
-    }
+    const waitsForDeps = dependencies !== undefined && anyUnfinished(dependencies);
+    const charge = taskCharge(argsJson, deps, taskId.length);
+    // Counted at once (not when its run starts), so a burst of submissions cannot overshoot the bounds.
+    this.#admission.check(charge, waitsForDeps, this.#limiter.waiting, this.#limiter.full);
 
-    const record = newRecord(taskId, identity, Date.now());
-    const task = this.#track(record);
-    if (dependencies && [...dependencies.values()].some((entry) => entry instanceof InFlightTask || entry.status !== 'SUCCESS')) {
-      // Counted at once (not when its run starts), so a burst of submissions cannot overshoot the bound.
-      task.waitsForDeps = true;
-      this.#waitingForDeps++;
-    }
+    const run: TaskRun = {
+      definition,
+      args: request.args,
+      argsJson,
+      deps,
+      dependencyTimeoutMs: request.dependencyTimeoutMs ?? 0,
+      executionTimeoutMs: request.executionTimeoutMs ?? 0,
+      injectDependencyResults: identity.injectDependencyResults,
+      retry: requested ?? definition.retry,
+    };
+    const record = newRecord(taskId, identity, Date.now(), this.#durable ? specOf(run) : undefined);
+    const task = this.#track(record, run, charge, waitsForDeps);
+    task.dependencies = dependencies;
     // A server-assigned id cannot be taken, so a task that runs to completion within this call needs
     // no PENDING record: its only store write is the final one. Any other task is recorded at once
     // (the atomic insert is what keeps client-chosen ids idempotent across a shared store).
-    const completesNow = request.taskId === '' && !detached && dependencies === undefined && isInline(definition, this.#pool);
-    if (!completesNow) {
+    const completesNow = request.taskId === '' && !detached && dependencies === undefined && run.retry === undefined && isInline(definition, this.#pool);
+    if (completesNow) {
+      task.stored = false;
+    } else {
       let prior: TaskRecord | undefined;
       try {
         prior = await this.#results.insert(record);
@@ -214,13 +195,13 @@ class TaskScheduler implements Scheduler {
         return this.#answerExisting(prior, identity, detached);
       }
     }
-    if (this.#observer?.taskAccepted) this.#observeAccepted(record, argsJson);
+    if (this.#observer?.taskAccepted) this.#observe(record, () => this.#observer!.taskAccepted!(record, argsJson));
     if (detached) {
       // Let the PENDING answer go out before a synchronous task takes the thread.
-      setImmediate(() => void this.#run(task, definition, request, argsJson, dependencies));
-      return { taskId, status: 'PENDING', result: '' };
+      setImmediate(() => void this.#run(task));
+      return { taskId, status: 'PENDING', result: '', attempts: 0 };
     }
-    return outcomeOf(await this.#run(task, definition, request, argsJson, dependencies));
+    return this.#answer(task, await this.#run(task));
   }
 
   async getResult(taskId: string): Promise<TaskRecord | undefined> {
@@ -250,22 +231,58 @@ class TaskScheduler implements Scheduler {
     return { cancelled: true, record: task.record };
   }
 
+  listSubmitted(query: TaskQuery): Promise<TaskPage> {
+    return this.#results.list(query);
+  }
+
+  async recover(records: readonly TaskRecord[], why: string): Promise<RecoverySummary> {
+    const now = Date.now();
+    let resumed = 0;
+    let retried = 0;
+    let failed = 0;
+    const writes: Promise<void>[] = [];
+    const tasks: InFlightTask[] = [];
+    // Every resumed task is tracked before any starts, so dependencies among them are found in flight.
+    for (const stored of records) {
+      if (this.#inFlight.has(stored.taskId)) continue;
+      const plan = planRecovery(stored, this.#registry, why, now);
+      if (plan.kind === 'fail') {
+        failed++;
+        writes.push(this.#results.update(plan.record));
+        if (this.#observer) this.#observe(plan.record, () => this.#observer!.taskFinished(plan.record, undefined));
+        continue;
+      }
+      resumed++;
+      if (plan.changed) {
+        retried++;
+        writes.push(this.#results.update(plan.record));
+      }
+      tasks.push(this.#track(plan.record, plan.run, taskCharge(plan.run.argsJson, plan.run.deps, stored.taskId.length), false));
+    }
+    await Promise.all(writes);
+    for (const task of tasks) void this.#resume(task);
+    return { resumed, retried, failed };
+  }
+
   async close(graceMs = 0): Promise<void> {
     this.#closing = true;
-    // Nothing starts during the drain: tasks not yet running are cancelled now; running ones get the grace.
-    const shuttingDown = (task: InFlightTask) =>
-      this.#stop(task, new ShuttingDownError(`: task '${clip(task.record.taskId)}' was cancelled before it finished`));
-    await Promise.allSettled([...this.#inFlight.values()].filter((task) => task.record.status === 'PENDING').map(shuttingDown));
-    if (graceMs > 0 && this.#inFlight.size > 0) {
-      const timer = new AbortController();
-      await Promise.race([
-        Promise.allSettled([...this.#inFlight.values()].map((task) => task.done)),
-        delay(graceMs, undefined, { signal: timer.signal }).catch(() => undefined),
-      ]);
-      timer.abort();
-    }
-    await Promise.allSettled([...this.#inFlight.values()].map(shuttingDown));
+    // Nothing starts during the drain: tasks not yet running are cancelled now — or, with a durable
+    // store, left PENDING there for the next start — and running ones get the grace.
+    const unstarted = [...this.#inFlight.values()].filter((task) => task.record.status === 'PENDING');
+    await Promise.allSettled(unstarted.map((task) => this.#leaveAtShutdown(task)));
+    if (graceMs > 0 && this.#inFlight.size > 0) await waitUntilGrace([...this.#inFlight.values()].map((task) => task.done), graceMs);
+    await Promise.allSettled([...this.#inFlight.values()].map((task) => this.#leaveAtShutdown(task)));
     await this.#pool?.close();
+  }
+
+  /** At shutdown: a durable store keeps a task that has not started for the next start; any other is cancelled. */
+  #leaveAtShutdown(task: InFlightTask): Promise<void> {
+    const id = clip(task.record.taskId);
+    if (this.#durable && task.record.status === 'PENDING') {
+      this.#release(task, new ShuttingDownError(`: task '${id}' stays PENDING and resumes when the server restarts`));
+      return Promise.resolve();
+    }
+    return this.#stop(task, new ShuttingDownError(`: task '${id}' was cancelled before it finished`));
   }
 
   /** Ends an unfinished task from outside (cancel, shutdown): aborts its work and records it CANCELLED. */
@@ -275,147 +292,179 @@ class TaskScheduler implements Scheduler {
     await this.#finish(task, failedWith(reason, 'CANCELLED'));
   }
 
-  /** Aborts a task's work (its signal and onAbort listeners); a listener that throws is logged, not fatal. */
-  #abort(task: InFlightTask, reason: TaskSchedulerError): void {
-    for (const err of task.abort(reason)) this.#logger.error('task abort listener threw', { taskId: task.record.taskId, err });
+  /**
+   * Lets an unfinished task go without a terminal record (shutdown with a durable store): its record
+   * stays as stored, its local waiters get it as it is, its blocking callers get `reason`.
+   */
+  #release(task: InFlightTask, reason: TaskSchedulerError): void {
+    if (task.finishing) return;
+    task.released = reason;
+    this.#limiter.withdraw(task);
+    this.#abort(task, reason);
+    this.#untrack(task, task.record);
   }
 
-  #track(record: TaskRecord): InFlightTask {
-    const task = new InFlightTask(record);
+  /** Aborts a task's current attempt or wait; a listener that throws is logged, not fatal. */
+  #abort(task: InFlightTask, reason: TaskSchedulerError): void {
+    for (const err of task.abortCurrent(reason)) this.#logAbortError(task.record.taskId, err);
+  }
+
+  #logAbortError(taskId: string, err: unknown): void {
+    this.#logger.error('task abort listener threw', { taskId, err });
+  }
+
+  #track(record: TaskRecord, run: TaskRun, charge: number, waitsForDeps: boolean): InFlightTask {
+    const task = new InFlightTask(record, run);
+    task.charge = charge;
+    this.#admission.add(charge);
+    if (waitsForDeps) this.#waitForDeps(task);
     this.#inFlight.set(record.taskId, task);
     this.#pending++;
     return task;
   }
 
-  async #answerExisting(
-    existing: TaskRecord,
-    identity: Parameters<typeof identityMismatch>[1],
-    detached: boolean,
-  ): Promise<TaskOutcome> {
+  /** A blocking caller's answer: the outcome of the final record, or why the task was let go unfinished. */
+  #answer(task: InFlightTask, record: TaskRecord): TaskOutcome {
+    if (task.released) throw task.released;
+    return outcomeOf(record);
+  }
+
+  async #answerExisting(existing: TaskRecord, identity: TaskIdentity, detached: boolean): Promise<TaskOutcome> {
     const why = identityMismatch(existing, identity);
     if (why) throw new TaskAlreadyExistsError(existing.taskId, why);
-    if (detached) return { taskId: existing.taskId, status: existing.status, result: existing.result };
+    if (detached) return { taskId: existing.taskId, status: existing.status, result: existing.result, attempts: existing.attempts };
     if (isFinished(existing.status)) return outcomeOf(existing);
     const task = this.#inFlight.get(existing.taskId);
     if (!task) return outcomeOf(await this.#finishedElsewhere(existing, Infinity, undefined));
-    return outcomeOf(await task.done);
+    return this.#answer(task, await task.done);
   }
 
-  /** Validates deps before acceptance (SPEC §3): all known, none failed. Unfinished ones are awaited later. */
-  async #checkDependencies(deps: readonly string[]): Promise<Map<string, DependencyState>> {
-    const state = new Map<string, DependencyState>();
-    for (const dep of deps) {
-      if (state.has(dep)) continue;
-      const task = this.#inFlight.get(dep);
-      const record = task?.record ?? (await this.#results.get(dep));
-      if (!record) throw new MissingDependencyError(dep);
-      if (record.status === 'FAILED' || record.status === 'CANCELLED') throw new DependencyFailedError(dep);
-      if (record.status === 'SUCCESS') state.set(dep, record);
-      else state.set(dep, task ?? record);
-    }
-    return state;
-  }
-
-  /** Waits for unfinished deps (one deadline for all) and collects their results, in deps order. */
-  async #awaitDependencies(task: InFlightTask, request: SubmitRequest, state: Map<string, DependencyState>): Promise<ReadonlyMap<string, string>> {
-    const timeoutMs = request.dependencyTimeoutMs || this.#dependencyTimeoutMs;
-    const deadline = Date.now() + timeoutMs;
-    const results = new Map<string, string>();
-    for (const dep of request.deps) {
-      let record: TaskRecord;
-      const entry = state.get(dep)!;
-      if (entry instanceof InFlightTask) {
-        record = await waitUntil(entry.done, deadline - Date.now(), task.signal, () =>
-          new TaskTimeoutError(`dependency '${clip(dep)}' did not finish within ${timeoutMs} ms`),
-        );
-      } else if (isFinished(entry.status)) {
-        record = entry;
-      } else {
-        record = await this.#finishedElsewhere(entry, deadline - Date.now(), task.signal);
-        if (!isFinished(record.status)) throw new TaskTimeoutError(`dependency '${clip(dep)}' did not finish within ${timeoutMs} ms`);
+  /** A recovered task: its dependencies are checked again (they may have ended meanwhile), then it runs. */
+  async #resume(task: InFlightTask): Promise<TaskRecord> {
+    if (task.run.deps.length > 0) {
+      try {
+        const dependencies = await checkDependencies(task.run.deps, this.#lookup);
+        task.dependencies = dependencies;
+        if (anyUnfinished(dependencies) && !task.finishing) this.#waitForDeps(task);
+      } catch (err) {
+        return this.#finish(task, terminalOf(err));
       }
-      if (record.status !== 'SUCCESS') throw new DependencyFailedError(dep);
-      results.set(dep, record.result);
     }
-    return results;
+    return this.#run(task);
   }
 
-  /** Runs an accepted task to its end; resolves with its final record (never rejects). */
-  async #run(
-    task: InFlightTask,
-    definition: TaskDefinition,
-    request: SubmitRequest,
-    argsJson: string,
-    dependencies: Map<string, DependencyState> | undefined,
-  ): Promise<TaskRecord> {
-    const taskId = task.record.taskId;
+  /** Runs an accepted task to its end, attempt after attempt; resolves with its final record (never rejects). */
+  async #run(task: InFlightTask): Promise<TaskRecord> {
+    const { run } = task;
     try {
-      const dependencyResults = dependencies ? await this.#awaitDependencies(task, request, dependencies) : NO_DEPENDENCY_RESULTS;
+      const dependencyResults = task.dependencies
+        ? await awaitDependencies(task, task.dependencies, run.dependencyTimeoutMs || this.#dependencyTimeoutMs, this.#lookup)
+        : NO_DEPENDENCY_RESULTS;
+      task.dependencies = undefined;
       this.#doneWaitingForDeps(task);
-      if (task.finishing) return task.done;
-      if (!this.#limiter.tryAcquire() && !(await this.#limiter.wait(task))) return task.done; // withdrawn: cancelled
-      task.holdsSlot = true;
-      if (task.finishing) {
-        this.#releaseSlot(task);
-        return task.done;
+      const args: readonly ArgValue[] = run.injectDependencyResults && run.deps.length > 0
+        ? [...run.deps.map((dep): ArgValue => ({ kind: 'string', value: dependencyResults.get(dep)! })), ...run.args]
+        : run.args;
+      for (;;) {
+        if (task.finishing) return task.done;
+        if (task.record.runAfter !== undefined && !(await this.#backoff(task))) return task.done;
+        if (this.#closing) {
+          await this.#leaveAtShutdown(task);
+          return task.done;
+        }
+        if (!this.#limiter.tryAcquire() && !(await this.#limiter.wait(task))) return task.done; // withdrawn: cancelled
+        task.holdsSlot = true;
+        if (task.finishing) {
+          this.#releaseSlot(task);
+          return task.done;
+        }
+        try {
+          const pending = this.#attempt(task, args, dependencyResults);
+          const result = typeof pending === 'string' ? pending : await pending;
+          return await this.#finish(task, { status: 'SUCCESS', result });
+        } catch (err) {
+          // An aborted attempt failed because of why it was aborted, whatever it threw on the way out.
+          const cause = task.current.aborted ? task.current.reason : err;
+          if (!this.#mayRetry(task, cause)) throw cause;
+          await this.#awaitRetry(task, cause);
+        }
       }
-      const inline = isInline(definition, this.#pool);
-      const running = withState(task.record, 'RUNNING', '', undefined, Date.now(), undefined);
-      task.startedHr = performance.now();
-      task.record = running;
-      this.#pending--;
-      if (this.#observer?.taskStarted) this.#observeStarted(running);
-      // An inline sync task finishes before anything else can look, so RUNNING is not stored for it.
-      // Otherwise not awaited: the transition is visible locally at once; the store catches up in order.
-      if (!inline) this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId, err }));
-      const injected = request.injectDependencyResults === true && request.deps.length > 0;
-      const taskArgsJson = injected ? undefined : argsJson; // the JSON of request.args, not of the injected list
-      const ctx: TaskContext = inline
-        ? { taskId, method: definition.name, dependencyResults, signal: NEVER_ABORTED, onAbort: NEVER_ON_ABORT, argsJson: taskArgsJson }
-        : task.contextFor(taskId, definition.name, dependencyResults, taskArgsJson);
-      const args = injected
-        ? [...request.deps.map((dep): ArgValue => ({ kind: 'string', value: dependencyResults.get(dep)! })), ...request.args]
-        : request.args;
-      const timeoutMs = request.executionTimeoutMs || this.#executionTimeoutMs;
-      let result: unknown;
-      if (definition.kind === 'async') {
-        result = await this.#runAsync(task, definition.fn(args, ctx), timeoutMs);
-      } else if (definition.worker && this.#pool) {
-        result = await this.#runAsync(task, this.#pool.run(definition.name, args, ctx), timeoutMs);
-      } else {
-        // Inline sync tasks cannot be interrupted; one that overran still answers DEADLINE_EXCEEDED.
-        result = definition.fn(args, ctx);
-        if (timeoutMs > 0 && Date.now() - running.startedAt! > timeoutMs) throw overtime(taskId, timeoutMs);
-      }
-      if (typeof result !== 'string') {
-        throw new TaskExecutionError(`task '${definition.name}' returned ${result === null ? 'null' : typeof result}, expected a string`);
-      }
-      return await this.#finish(task, { status: 'SUCCESS', result });
     } catch (err) {
-      return this.#finish(task, this.#failureOf(task, err));
+      if (this.#debug && !(err instanceof TaskSchedulerError)) this.#logger.debug('task threw', { taskId: task.record.taskId, err });
+      return this.#finish(task, terminalOf(err));
     }
   }
 
-  /** Awaits an async task's promise, giving up as soon as the task is aborted (cancel, timeout, shutdown). */
-  async #runAsync(task: InFlightTask, pending: Promise<string>, timeoutMs: number): Promise<unknown> {
-    const timer = timeoutMs > 0
-      ? setTimeout(() => this.#abort(task, overtime(task.record.taskId, timeoutMs)), timeoutMs)
-      : undefined;
+  /**
+   * Starts an attempt: RUNNING (stored first with a durable store, so that a crash can never make a
+   * task without attempts left run twice), then the task. A string at once for an inline task on a
+   * store that need not be waited for (the hot path), else a promise.
+   */
+  #attempt(task: InFlightTask, args: readonly ArgValue[], dependencyResults: ReadonlyMap<string, string>): string | Promise<string> {
+    const running = startedAttempt(task.record, Date.now());
+    task.startedHr = performance.now();
+    task.record = running;
+    this.#pending--;
+    if (this.#observer?.taskStarted) this.#observe(running, () => this.#observer!.taskStarted!(running));
+    const timeoutMs = task.run.executionTimeoutMs || this.#executionTimeoutMs;
+    const execute = () => executeAttempt(task, args, dependencyResults, this.#pool, timeoutMs, (err) => this.#logAbortError(running.taskId, err));
+    if (this.#durable && task.stored) {
+      return this.#results.update(running).then(() => {
+        if (task.current.aborted) throw task.current.reason;
+        return execute();
+      }, (err: unknown) => {
+        throw err instanceof TaskSchedulerError ? err : new StoreUnavailableError(`could not record the start of task '${clip(running.taskId)}': ${describeThrown(err)}`);
+      });
+    }
+    // An inline sync task finishes before anything else can look, so RUNNING is not stored for it.
+    // Otherwise not awaited: the transition is visible locally at once; the store catches up in order.
+    if (!isInline(task.run.definition, this.#pool)) {
+      this.#results.update(running).catch((err: unknown) => this.#logger.error('storing RUNNING failed', { taskId: running.taskId, err }));
+    }
+    return execute();
+  }
+
+  #mayRetry(task: InFlightTask, cause: unknown): boolean {
+    const policy = task.run.retry;
+    return policy !== undefined && !task.finishing && !this.#closing && task.record.attempts < policy.maxAttempts && isRetryable(cause);
+  }
+
+  /** After a failed attempt that may be retried: PENDING until the backoff passes, holding no slot. */
+  async #awaitRetry(task: InFlightTask, cause: unknown): Promise<void> {
+    const policy = task.run.retry as RetryPolicy;
+    const at = Date.now();
+    const record = task.record;
+    const errors = withAttemptError(record, terminalOf(cause).result, at);
+    const waiting = withState(record, 'PENDING', '', undefined, record.startedAt, undefined, record.attempts, errors, at + retryDelayMs(policy, record.attempts));
+    task.record = waiting;
+    task.current = new TaskAbort();
+    this.#releaseSlot(task);
+    this.#pending++;
+    if (this.#observer?.taskRetrying) this.#observe(waiting, () => this.#observer!.taskRetrying!(waiting));
+    if (this.#debug) this.#logger.debug('task attempt failed; retrying', { taskId: record.taskId, attempt: record.attempts, retryAt: waiting.runAfter });
     try {
-      return await raceAbort(pending, task);
-    } finally {
-      if (timer) clearTimeout(timer);
+      await this.#results.update(waiting);
+    } catch (err) {
+      // The stored record still says RUNNING: after a crash that attempt counts as interrupted, which
+      // the policy retries the same way.
+      this.#logger.error('storing a retry failed', { taskId: record.taskId, err });
     }
   }
 
-  #failureOf(task: InFlightTask, err: unknown): Terminal {
-    // An aborted task failed because of why it was aborted, whatever it threw on the way out.
-    const cause = task.aborted ? task.reason : err;
-    if (cause instanceof TaskCancelledError) return failedWith(cause, 'CANCELLED');
-    if (cause instanceof TaskSchedulerError) return failedWith(cause, 'FAILED');
-    const message = describeThrown(cause);
-    if (this.#debug) this.#logger.debug('task threw', { taskId: task.record.taskId, err: cause });
-    return failedWith(new TaskExecutionError(message, { cause }), 'FAILED');
+  /** Waits for the record's `runAfter`; false when the task was stopped meanwhile. */
+  #backoff(task: InFlightTask): Promise<boolean> {
+    const wait = task.record.runAfter! - Date.now();
+    if (wait <= 0) return Promise.resolve(!task.current.aborted);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        unsubscribe();
+        resolve(true);
+      }, wait);
+      const unsubscribe = task.current.onAbort(() => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
   }
 
   /** The first terminal transition wins; resolves with the final record either way. */
@@ -425,7 +474,12 @@ class TaskScheduler implements Scheduler {
     if (task.record.status === 'PENDING') this.#pending--;
     this.#doneWaitingForDeps(task);
     this.#releaseSlot(task);
-    const record = withState(task.record, terminal.status, terminal.result, terminal.failure, task.record.startedAt, Date.now());
+    this.#admission.remove(task.charge);
+    const now = Date.now();
+    const before = task.record;
+    // After retries, the last attempt's error joins the others (the dashboard lists them all).
+    const errors = before.attemptErrors && terminal.status === 'FAILED' && before.status === 'RUNNING' ? withAttemptError(before, terminal.result, now) : before.attemptErrors;
+    const record = withState(before, terminal.status, terminal.result, terminal.failure, before.startedAt, now, before.attempts, errors);
     task.record = record;
     try {
       await this.#results.update(record);
@@ -435,44 +489,39 @@ class TaskScheduler implements Scheduler {
     this.#inFlight.delete(record.taskId);
     task.settle(record);
     if (this.#observer) {
-      try {
-        this.#observer.taskFinished(record, task.startedHr === undefined ? undefined : performance.now() - task.startedHr);
-      } catch (err) {
-        this.#logger.error('task observer threw', { taskId: record.taskId, err });
-      }
+      const runMs = task.startedHr === undefined ? undefined : performance.now() - task.startedHr;
+      this.#observe(record, () => this.#observer!.taskFinished(record, runMs));
     }
     if (this.#debug) {
       this.#logger.debug('task finished', {
         taskId: record.taskId,
         method: record.method,
         status: record.status,
+        attempts: record.attempts,
         ms: record.finishedAt! - (record.startedAt ?? record.submittedAt),
       });
     }
     return record;
   }
 
-  // Lifecycle events for observers that ask for them (the dashboard); a throw must not fail the task.
-  #observeAccepted(record: TaskRecord, argsJson: string): void {
+  /** Calls an observer; a throw must not fail the task. */
+  #observe(record: TaskRecord, call: () => void): void {
     try {
-      this.#observer!.taskAccepted!(record, argsJson);
+      call();
     } catch (err) {
       this.#logger.error('task observer threw', { taskId: record.taskId, err });
     }
   }
 
-  #observeStarted(record: TaskRecord): void {
-    try {
-      this.#observer!.taskStarted!(record);
-    } catch (err) {
-      this.#logger.error('task observer threw', { taskId: record.taskId, err });
-    }
+  #waitForDeps(task: InFlightTask): void {
+    task.waitsForDeps = true;
+    this.#admission.waitingForDeps(task.charge);
   }
 
   #doneWaitingForDeps(task: InFlightTask): void {
     if (!task.waitsForDeps) return;
     task.waitsForDeps = false;
-    this.#waitingForDeps--;
+    this.#admission.dependenciesDone(task.charge);
   }
 
   #releaseSlot(task: InFlightTask): void {
@@ -519,13 +568,16 @@ class TaskScheduler implements Scheduler {
   }
 
   /**
-   * Forgets an accepted task that will not run here: another replica took its id first (`final` is
-   * that task's record), or its PENDING record could not be stored.
+   * Forgets an unfinished task that will not run (further) here: another replica took its id first
+   * (`final` is that task's record), its PENDING record could not be stored, or it was released at
+   * shutdown (`final` is its record as stored).
    */
   #untrack(task: InFlightTask, final: TaskRecord): void {
     this.#inFlight.delete(task.record.taskId);
-    this.#pending--;
+    if (task.record.status === 'PENDING') this.#pending--;
     this.#doneWaitingForDeps(task);
+    this.#releaseSlot(task);
+    this.#admission.remove(task.charge);
     task.finishing = true;
     task.settle(final);
   }
@@ -535,6 +587,11 @@ class TaskScheduler implements Scheduler {
     const error = err instanceof TaskSchedulerError ? err : new StoreUnavailableError(describeThrown(err));
     return withState(task.record, 'FAILED', error.message, { code: error.code, message: error.message }, undefined, Date.now());
   }
+}
+
+/** What a durable store keeps to run the task again in another process. */
+function specOf(run: TaskRun): TaskSpec {
+  return { argsJson: run.argsJson, dependencyTimeoutMs: run.dependencyTimeoutMs, executionTimeoutMs: run.executionTimeoutMs, retry: run.retry };
 }
 
 /** How long CancelTask waits for another replica to end the task it asked to cancel. */

@@ -80,8 +80,8 @@ export class TaskAbort {
   }
 
   /** The {@link TaskContext} of a task aborted through this object. */
-  contextFor(taskId: string, method: string, dependencyResults: ReadonlyMap<string, string>, argsJson: string | undefined): TaskContext {
-    return new AbortableTaskContext(taskId, method, dependencyResults, argsJson, this);
+  contextFor(taskId: string, method: string, attempt: number, dependencyResults: ReadonlyMap<string, string>, argsJson: string | undefined): TaskContext {
+    return new AbortableTaskContext(taskId, method, attempt, dependencyResults, argsJson, this);
   }
 }
 
@@ -98,6 +98,7 @@ class AbortableTaskContext implements TaskContext {
   constructor(
     readonly taskId: string,
     readonly method: string,
+    readonly attempt: number,
     readonly dependencyResults: ReadonlyMap<string, string>,
     readonly argsJson: string | undefined,
     abort: TaskAbort,

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { ArgValue } from '../args/arg-value';
 import { canonicalJson } from '../args/canonical-json';
+import type { TaskIdentity } from '../results/task-record';
 
 /** Canonical JSON up to this length is kept as is; longer is replaced by its SHA-256 (bounded memory). */
 const MAX_INLINE_DIGEST = 64;
@@ -23,15 +24,13 @@ export function digestOfCanonicalJson(json: string): string {
 }
 
 /** Why two requests for one task id differ, or undefined when they are the same task. */
-export function identityMismatch(
-  existing: { method: string; deps: readonly string[]; argsDigest: string; injectDependencyResults: boolean },
-  incoming: { method: string; deps: readonly string[]; argsDigest: string; injectDependencyResults: boolean },
-): string | undefined {
+export function identityMismatch(existing: TaskIdentity, incoming: TaskIdentity): string | undefined {
   if (existing.method !== incoming.method) return 'submitted with a different method';
   if (existing.argsDigest !== incoming.argsDigest) return 'submitted with different arguments';
   if (existing.deps.length !== incoming.deps.length || existing.deps.some((dep, i) => dep !== incoming.deps[i])) {
     return 'submitted with different dependencies';
   }
   if (existing.injectDependencyResults !== incoming.injectDependencyResults) return 'submitted with a different inject_dependency_results';
+  if (existing.retryKey !== incoming.retryKey) return 'submitted with a different retry_policy';
   return undefined;
 }

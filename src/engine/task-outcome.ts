@@ -1,4 +1,15 @@
-import { InvalidArgumentsError, RecordedFailureError, StatusCode, TaskExecutionError, TaskTimeoutError, clip, type TaskSchedulerError } from '../errors';
+import {
+  InvalidArgumentsError,
+  PermanentError,
+  RecordedFailureError,
+  StatusCode,
+  TaskCancelledError,
+  TaskExecutionError,
+  TaskSchedulerError,
+  TaskTimeoutError,
+  clip,
+  describeThrown,
+} from '../errors';
 import type { TaskFailure, TaskRecord, TaskStatus } from '../results/task-record';
 import type { TaskOutcome } from './scheduler-types';
 
@@ -25,5 +36,27 @@ export function outcomeOf(record: TaskRecord): TaskOutcome {
     const failure = record.failure ?? { code: StatusCode.INTERNAL, message: `Task execution failed: ${record.result}` };
     throw new RecordedFailureError(failure.code, failure.message);
   }
-  return { taskId: record.taskId, status: record.status, result: record.result };
+  return { taskId: record.taskId, status: record.status, result: record.result, attempts: record.attempts };
+}
+
+/**
+ * The terminal state of an attempt that failed with `cause` (what the task threw, or the abort reason
+ * of its scope): the engine's own errors as they are, anything else a task threw as INTERNAL `Task
+ * execution failed: <message>`.
+ */
+export function terminalOf(cause: unknown): Terminal {
+  if (cause instanceof TaskCancelledError) return failedWith(cause, 'CANCELLED');
+  if (cause instanceof TaskSchedulerError) return failedWith(cause, 'FAILED');
+  return failedWith(new TaskExecutionError(describeThrown(cause), { cause }), 'FAILED');
+}
+
+/**
+ * Whether a retry policy may run a task again after an attempt failed with `cause`: anything the task
+ * threw, an execution timeout, a worker thread that died — but never invalid arguments, a
+ * {@link PermanentError}, a cancellation, a shutdown or a store failure (the engine's own errors).
+ */
+export function isRetryable(cause: unknown): boolean {
+  if (!(cause instanceof TaskSchedulerError)) return true;
+  if (cause instanceof PermanentError) return false;
+  return cause instanceof TaskExecutionError || cause instanceof TaskTimeoutError;
 }

@@ -12,3 +12,14 @@ export function waitUntil<T>(done: Promise<T>, ms: number, signal: AbortSignal, 
     done.then((value) => { finish(); resolve(value); }, (err: unknown) => { finish(); reject(err); });
   });
 }
+
+/** Resolves when every promise has settled or `ms` has passed, whichever comes first (one timer, cleared). */
+export function waitUntilGrace(pending: readonly Promise<unknown>[], ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void Promise.allSettled(pending).then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

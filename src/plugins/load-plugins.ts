@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Module } from 'node:module';
 import path from 'node:path';
-import { InvalidArgumentsError } from '../errors';
+import { InvalidArgumentsError, PermanentError } from '../errors';
+import type { RetryPolicyInput } from '../tasks/retry-policy';
 import { asyncTask, syncTask, type AsyncTaskFn, type SyncTaskFn, type TaskRegistry } from '../tasks/task-registry';
 
 /** Options a plugin passes when registering a task. */
@@ -10,6 +11,8 @@ export interface PluginTaskOptions {
   readonly description?: string;
   /** Sync tasks only: CPU-bound, run on a worker thread (see `SyncTaskOptions.worker`). */
   readonly worker?: boolean;
+  /** Retry policy of requests that name none (see `TaskOptions.retry`). */
+  readonly retry?: RetryPolicyInput;
 }
 
 /** What a plugin module receives: registration functions scoped to the plugin, and the error class. */
@@ -19,6 +22,8 @@ export interface PluginApi {
   syncTask(fn: SyncTaskFn, options?: PluginTaskOptions): void;
   asyncTask(fn: AsyncTaskFn, options?: PluginTaskOptions): void;
   readonly InvalidArgumentsError: typeof InvalidArgumentsError;
+  /** Throw it for a failure no retry can mend: the task fails at once, whatever its retry policy. */
+  readonly PermanentError: typeof PermanentError;
 }
 
 /**
@@ -92,7 +97,7 @@ export function loadPlugin(file: string, registry: TaskRegistry, code: string | 
   const scoped = (fn: { name: string }, options?: PluginTaskOptions) => {
     const task = options?.name ?? fn.name;
     if (!task) throw new TypeError(`plugin '${name}': task function has no name`);
-    return { name: `${name}::${task}`, description: options?.description ?? '', source, registry };
+    return { name: `${name}::${task}`, description: options?.description ?? '', source, registry, ...(options?.retry ? { retry: options.retry } : {}) };
   };
   const api: PluginApi = {
     pluginName: name,
@@ -107,6 +112,7 @@ export function loadPlugin(file: string, registry: TaskRegistry, code: string | 
       registered.push(opts.name);
     },
     InvalidArgumentsError,
+    PermanentError,
   };
   try {
     const exported: unknown = evaluatePlugin(file, code);

@@ -1,13 +1,14 @@
 import { performance } from 'node:perf_hooks';
-import { RecordLog } from './record-log';
+import { CHUNK_BYTES, RecordLog } from './record-log';
 import type { ResultStore, ResultStoreStats } from './result-store';
+import { PageCollector, type TaskPage, type TaskQuery } from './task-query';
 import { estimateRecordBytes, isFinished, type TaskRecord } from './task-record';
 
 /** Bounds of a {@link MemoryResultStore}. */
 export interface MemoryResultStoreOptions {
   /** Most records held; the least recently stored finished records are evicted first. */
   readonly maxCount: number;
-  /** Most bytes held: finished records as encoded (see RecordLog), unfinished ones estimated. */
+  /** Most bytes held: the memory of finished records (see RecordLog.bytes), unfinished ones estimated. */
   readonly maxBytes: number;
   /** Time to live of a record, in ms (SPEC default 600 000); 0 = no expiry. */
   readonly ttlMs: number;
@@ -32,7 +33,10 @@ export const DEFAULT_MEMORY_STORE_OPTIONS: MemoryResultStoreOptions = Object.fre
  * its own limits (concurrency, queue) — but they count towards the bounds, so finished records make way.
  */
 export class MemoryResultStore implements ResultStore {
-  #log = new RecordLog();
+  /** Records live only as long as the process. */
+  readonly durable = false;
+  #log: RecordLog;
+  readonly #chunkBytes: number;
   readonly #unfinished = new Map<string, TaskRecord>();
   #unfinishedBytes = 0;
   readonly #maxCount: number;
@@ -44,6 +48,10 @@ export class MemoryResultStore implements ResultStore {
     if (!(options.maxCount >= 1) || !(options.maxBytes >= 1) || !(options.ttlMs >= 0)) {
       throw new RangeError(`invalid result store bounds: ${JSON.stringify(options)}`);
     }
+    // Chunks of at most a 16th of the byte bound, so that the bound (which counts allocated chunks)
+    // still leaves room for records when it is small.
+    this.#chunkBytes = Math.max(1024, Math.min(CHUNK_BYTES, 2 ** Math.floor(Math.log2(options.maxBytes / 16))));
+    this.#log = new RecordLog(this.#chunkBytes);
     this.#maxCount = options.maxCount;
     this.#maxBytes = options.maxBytes;
     this.#ttlMs = options.ttlMs;
@@ -70,6 +78,17 @@ export class MemoryResultStore implements ResultStore {
     return Promise.resolve();
   }
 
+  /**
+   * Walks every record (the log has no index on submission time): header fields first, so a page
+   * decodes only the records that can enter it — a few thousand of a million.
+   */
+  list(query: TaskQuery): Promise<TaskPage> {
+    const page = new PageCollector(query);
+    for (const record of this.#unfinished.values()) page.offer(record.submittedAt, record.status, () => record);
+    this.#log.scan(performance.now(), (submittedAt, status, load) => page.offer(submittedAt, status, load));
+    return Promise.resolve(page.page());
+  }
+
   delete(taskId: string): Promise<boolean> {
     return Promise.resolve(this.#deleteUnfinished(taskId) || this.#log.delete(taskId));
   }
@@ -82,7 +101,7 @@ export class MemoryResultStore implements ResultStore {
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
     this.#unfinished.clear();
     this.#unfinishedBytes = 0;
-    this.#log = new RecordLog();
+    this.#log = new RecordLog(this.#chunkBytes);
     return Promise.resolve();
   }
 

@@ -1,6 +1,6 @@
 import { writeVarint32 } from '../args/wire-bytes';
 import type { StatusCode } from '../errors';
-import type { TaskRecord, TaskStatus } from './task-record';
+import type { AttemptError, TaskRecord, TaskStatus } from './task-record';
 
 /**
  * Finished task records, encoded into large Buffers outside the V8 heap, in the order they were stored,
@@ -23,6 +23,7 @@ const H_LENGTH = 0; // u32: bytes of the whole record
 const H_HASH = 4; // u32: hash of the task id
 const H_FLAGS = 8; // u8: status index | INJECT | DEAD | HAS_FAILURE | UUID_ID
 const H_FAILURE_CODE = 9; // u8: TaskFailure.code
+const H_ATTEMPTS = 10; // u16: attempts started (saturates at 65535)
 const H_DEPS = 12; // u32: number of deps
 const H_EXPIRES = 16; // f64: monotonic ms after which the record reads as absent
 const H_SUBMITTED = 24; // f64: epoch ms
@@ -30,7 +31,7 @@ const H_STARTED = 32; // f64: epoch ms, NaN when absent
 const H_FINISHED = 40; // f64: epoch ms, NaN when absent
 const HEADER_BYTES = 48;
 // Then: taskId (16 raw bytes with UUID_ID), method, argsDigest, result, failure message (empty without
-// failure), deps...
+// failure), retryKey, attempt errors as JSON (empty without), deps...
 
 const STATUS_MASK = 7;
 const INJECT = 8;
@@ -40,7 +41,8 @@ const HAS_FAILURE = 32;
 const UUID_ID = 64;
 const STATUSES: readonly TaskStatus[] = ['PENDING', 'RUNNING', 'SUCCESS', 'FAILED', 'CANCELLED'];
 
-const CHUNK_BYTES = 1 << 20;
+/** Size of a shared chunk, unless the log is built with a smaller one. */
+export const CHUNK_BYTES = 1 << 20;
 /** A record's reference: chunk slot × 2^32 + offset in the chunk (exact in a double). */
 const SPAN = 2 ** 32;
 const EMPTY = -1;
@@ -97,7 +99,9 @@ export class RecordLog {
   /** One spare 1 MiB chunk kept for reuse, so a log cycling at its bound does not allocate. */
   #spare: Buffer | undefined;
   #bytes = 0;
+  #recordBytes = 0;
   #live = 0;
+  readonly #chunkBytes: number;
 
   #hashes = new Uint32Array(MIN_INDEX_SLOTS);
   #refs = new Float64Array(MIN_INDEX_SLOTS).fill(EMPTY);
@@ -105,14 +109,27 @@ export class RecordLog {
 
   readonly #reader = new StringReader();
 
+  /** `chunkBytes`: size of the shared chunks (default 1 MiB; smaller for a small byte bound). */
+  constructor(chunkBytes = CHUNK_BYTES) {
+    this.#chunkBytes = chunkBytes;
+  }
+
   /** Live records. */
   get size(): number {
     return this.#live;
   }
 
-  /** Bytes of the log from its oldest to its newest record, dead ones included. */
+  /**
+   * Bytes of memory the log holds: every chunk it has allocated (and the spare one), however full —
+   * what `--max-result-bytes` bounds, so the bound is the memory really used.
+   */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Encoded bytes of the records from the oldest to the newest, dead ones included. */
+  get recordBytes(): number {
+    return this.#recordBytes;
   }
 
   /** The record stored under `taskId`, unless absent or expired at `now` (monotonic ms). */
@@ -122,6 +139,24 @@ export class RecordLog {
     const buf = this.#chunkOf(ref);
     const offset = ref % SPAN;
     return buf.readDoubleLE(offset + H_EXPIRES) <= now ? undefined : this.#decode(buf, offset);
+  }
+
+  /**
+   * Calls `visit` for every live record not expired at `now` (monotonic ms), oldest first, with the
+   * fields its header holds; `load` decodes the whole record (only when the visitor needs it).
+   */
+  scan(now: number, visit: (submittedAt: number, status: TaskStatus, load: () => TaskRecord) => void): void {
+    for (let i = this.#orderHead; i < this.#order.length; i++) {
+      const slot = this.#order[i]!;
+      const buf = this.#chunks[slot]!;
+      const end = this.#chunkEnd[slot]!;
+      for (let offset = i === this.#orderHead ? this.#headOffset : 0; offset < end; offset += buf.readUInt32LE(offset + H_LENGTH)) {
+        const flags = buf[offset + H_FLAGS]!;
+        if ((flags & DEAD) !== 0 || buf.readDoubleLE(offset + H_EXPIRES) <= now) continue;
+        const at = offset;
+        visit(buf.readDoubleLE(offset + H_SUBMITTED), STATUSES[flags & STATUS_MASK]!, () => this.#decode(buf, at));
+      }
+    }
   }
 
   /** Stores `record` (finished) as the newest, replacing any record of its id (expired or not). */
@@ -140,13 +175,21 @@ export class RecordLog {
     const failure = record.failure;
     const message = failure ? failure.message : '';
     const deps = record.deps;
+    const attemptErrors = record.attemptErrors ? JSON.stringify(record.attemptErrors) : '';
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit, 5-byte lengths); the exact size is
     // known once written. Measuring first would cost a native call per string.
-    let chars = record.taskId.length + record.method.length + record.argsDigest.length + record.result.length + message.length;
+    let chars = record.taskId.length + record.method.length + record.argsDigest.length + record.result.length + message.length + record.retryKey.length + attemptErrors.length;
     for (let i = 0; i < deps.length; i++) chars += deps[i]!.length;
-    const worst = HEADER_BYTES + 3 * chars + 5 * (5 + deps.length);
+    const worst = HEADER_BYTES + 3 * chars + 5 * (7 + deps.length);
     let tail = this.#tail;
-    if (tail === EMPTY || this.#chunkEnd[tail]! + worst > this.#chunks[tail]!.length) tail = this.#newChunk(worst);
+    if (tail === EMPTY || this.#chunkEnd[tail]! + worst > this.#chunks[tail]!.length) {
+      // The worst case does not fit: measure the record (a native call per string, paid only here).
+      // It may still fit the newest chunk; if not, it starts a new one — its own, of its exact size,
+      // when larger than a shared chunk (sized for the worst case it would hold up to 3 times the
+      // memory the byte bound counts).
+      const exact = exactSize(record, message, attemptErrors);
+      if (tail === EMPTY || this.#chunkEnd[tail]! + exact > this.#chunks[tail]!.length) tail = this.#newChunk(exact);
+    }
     const buf = this.#chunks[tail]!;
     const offset = this.#chunkEnd[tail]!;
     buf.writeUInt32LE(hash, offset + H_HASH);
@@ -155,7 +198,7 @@ export class RecordLog {
     at = uuid ? at + 16 : writeString(buf, at, record.taskId);
     buf[offset + H_FLAGS] = STATUSES.indexOf(record.status) | (record.injectDependencyResults ? INJECT : 0) | (failure ? HAS_FAILURE : 0) | (uuid ? UUID_ID : 0);
     buf[offset + H_FAILURE_CODE] = failure ? failure.code : 0;
-    buf.writeUInt16LE(0, offset + 10);
+    buf.writeUInt16LE(Math.min(record.attempts, 0xffff), offset + H_ATTEMPTS);
     buf.writeUInt32LE(deps.length, offset + H_DEPS);
     buf.writeDoubleLE(expiresAt, offset + H_EXPIRES);
     buf.writeDoubleLE(record.submittedAt, offset + H_SUBMITTED);
@@ -165,11 +208,13 @@ export class RecordLog {
     at = writeString(buf, at, record.argsDigest);
     at = writeString(buf, at, record.result);
     at = writeString(buf, at, message);
+    at = writeString(buf, at, record.retryKey);
+    at = writeString(buf, at, attemptErrors);
     for (let i = 0; i < deps.length; i++) at = writeString(buf, at, deps[i]!);
     const size = at - offset;
     buf.writeUInt32LE(size, offset + H_LENGTH);
     this.#chunkEnd[tail] = at;
-    this.#bytes += size;
+    this.#recordBytes += size;
     this.#live++;
     this.#index(hash, tail * SPAN + offset);
   }
@@ -256,14 +301,15 @@ export class RecordLog {
       this.#live--;
     }
     this.#headOffset += size;
-    this.#bytes -= size;
+    this.#recordBytes -= size;
     return live;
   }
 
   #releaseOldestChunk(): void {
     const slot = this.#order[this.#orderHead++]!;
     const buf = this.#chunks[slot]!;
-    if (buf.length === CHUNK_BYTES) this.#spare = buf;
+    if (buf.length === this.#chunkBytes && !this.#spare) this.#spare = buf;
+    else this.#bytes -= buf.length;
     this.#chunks[slot] = undefined;
     this.#freeSlots.push(slot);
     this.#headOffset = 0;
@@ -275,11 +321,12 @@ export class RecordLog {
 
   #newChunk(size: number): number {
     let buf: Buffer;
-    if (size <= CHUNK_BYTES && this.#spare) {
+    if (size <= this.#chunkBytes && this.#spare) {
       buf = this.#spare;
       this.#spare = undefined;
     } else {
-      buf = Buffer.allocUnsafeSlow(Math.max(size, CHUNK_BYTES));
+      buf = Buffer.allocUnsafeSlow(Math.max(size, this.#chunkBytes));
+      this.#bytes += buf.length;
     }
     const slot = this.#freeSlots.pop() ?? this.#chunks.length;
     this.#chunks[slot] = buf;
@@ -302,6 +349,8 @@ export class RecordLog {
     const argsDigest = reader.next();
     const result = reader.next();
     const message = reader.next();
+    const retryKey = reader.next();
+    const attemptErrors = reader.next();
     const depCount = buf.readUInt32LE(offset + H_DEPS);
     let deps = NO_DEPS;
     if (depCount > 0) {
@@ -325,6 +374,11 @@ export class RecordLog {
       submittedAt: buf.readDoubleLE(offset + H_SUBMITTED),
       startedAt: Number.isNaN(startedAt) ? undefined : startedAt,
       finishedAt: Number.isNaN(finishedAt) ? undefined : finishedAt,
+      retryKey,
+      attempts: buf.readUInt16LE(offset + H_ATTEMPTS),
+      attemptErrors: attemptErrors === '' ? undefined : (JSON.parse(attemptErrors) as AttemptError[]),
+      runAfter: undefined,
+      spec: undefined,
     };
   }
 
@@ -459,6 +513,14 @@ function readUuid(buf: Buffer, at: number): string {
     UUID_TEXT[out++] = HEX_DIGITS.charCodeAt(value & 0x0f);
   }
   return UUID_TEXT.toString('latin1', 0, 36);
+}
+
+/** The exact encoded size of a record (for large ones, which get a chunk of their own). */
+function exactSize(record: TaskRecord, message: string, attemptErrors: string): number {
+  const strings = [record.taskId, record.method, record.argsDigest, record.result, message, record.retryKey, attemptErrors, ...record.deps];
+  let size = HEADER_BYTES;
+  for (const text of strings) size += 5 + Buffer.byteLength(text, 'utf8');
+  return size;
 }
 
 /** Writes `text` as a LEB128 byte length and its UTF-8 bytes at `at`; returns the end. */

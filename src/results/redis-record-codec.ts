@@ -1,5 +1,5 @@
-import type { TaskFailure, TaskRecord, TaskStatus } from './task-record';
-import { newRecord, withState } from './task-record';
+import { recordFromJson, recordToJson } from './record-json';
+import type { TaskRecord, TaskStatus } from './task-record';
 
 // How the Redis store keeps a record: a status letter (what the Lua scripts read without decoding
 // JSON) followed by the record's JSON.
@@ -8,18 +8,10 @@ const LETTER: Record<TaskStatus, string> = { PENDING: 'P', RUNNING: 'R', SUCCESS
 
 /** A record as stored: its status letter, then its JSON. */
 export function encodeRecord(record: TaskRecord): string {
-  return LETTER[record.status] + JSON.stringify(record);
+  return LETTER[record.status] + recordToJson(record);
 }
 
-/** The record of a stored value (built by newRecord/withState, so it has the usual shape). */
+/** The record of a stored value. */
 export function decodeRecord(value: string): TaskRecord {
-  const raw = JSON.parse(value.slice(1)) as {
-    taskId: string; method: string; deps: unknown; argsDigest: string; injectDependencyResults: boolean;
-    status: TaskStatus; result: string; failure?: TaskFailure; submittedAt: number; startedAt?: number; finishedAt?: number;
-  };
-  // Lua's cjson writes an empty array as {} (the replica-loss script re-encodes records).
-  const deps = Array.isArray(raw.deps) ? (raw.deps as string[]) : [];
-  const identity = { method: raw.method, deps, argsDigest: raw.argsDigest, injectDependencyResults: raw.injectDependencyResults };
-  const failure = raw.failure ? { code: raw.failure.code, message: raw.failure.message } : undefined;
-  return withState(newRecord(raw.taskId, identity, raw.submittedAt), raw.status, raw.result, failure, raw.startedAt, raw.finishedAt);
+  return recordFromJson(value.slice(1));
 }

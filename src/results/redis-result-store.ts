@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
-import { StatusCode, StoreUnavailableError } from '../errors';
+import { StatusCode, StoreUnavailableError, clip } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStoreStats } from './result-store';
-import { INSERT_SCRIPT, REAP_SCRIPT, RENEW_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts';
+import { INSERT_SCRIPT, REAP_SCRIPT, RENEW_SCRIPT, SWEEP_INDEX_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts';
+import { PageCollector, type TaskPage, type TaskQuery } from './task-query';
 import type { SharedResultStore } from './shared-result-store';
 import { decodeRecord, encodeRecord } from './redis-record-codec';
 import { isFinished, type TaskRecord } from './task-record';
@@ -30,12 +31,19 @@ export interface RedisResultStoreOptions {
 export const DEFAULT_REDIS_PREFIX = 'task-scheduler:';
 export const DEFAULT_LEASE_MS = 5_000;
 
+/** Index entries a listing reads per batch, and per call at most (a page may then be short). */
+const LIST_BATCH = 500;
+const MAX_LISTED_PER_CALL = 20_000;
+/** Oldest index entries checked for expired records at each lost-replica check. */
+const SWEEP_INDEX_COUNT = 200;
+
 /** Most terminal records kept for writing when Redis is back (~0.5 KB each). */
 const MAX_UNSAVED = 100_000;
 
 interface ScriptCommands {
-  tsInsert(record: string, owned: string, value: string, ttl: number, id: string): Promise<string | null>;
-  tsTransition(record: string, owned: string, value: string, ttl: number, id: string, channel: string): Promise<string | null>;
+  tsInsert(record: string, owned: string, index: string, value: string, ttl: number, id: string, submittedAt: number): Promise<string | null>;
+  tsTransition(record: string, owned: string, index: string, value: string, ttl: number, id: string, channel: string, submittedAt: number): Promise<string | null>;
+  tsSweepIndex(index: string, prefix: string, count: number): Promise<number>;
   tsRenew(lease: string, replicas: string, leaseMs: number, replica: string): Promise<number>;
   tsReap(replicas: string, prefix: string, now: number, ttl: number, replica: string, code: number): Promise<Array<string | number>>;
 }
@@ -54,6 +62,8 @@ interface Waiter {
  * by itself, and terminal records that could not be written meanwhile are written then.
  */
 export class RedisResultStore implements SharedResultStore {
+  /** Records outlive each replica (a lost replica's tasks are taken over by another). */
+  readonly durable = true;
   readonly replicaId: string;
   readonly #prefix: string;
   readonly #ttlMs: number;
@@ -65,6 +75,7 @@ export class RedisResultStore implements SharedResultStore {
   readonly #ownedKey: string;
   readonly #leaseKey: string;
   readonly #replicasKey: string;
+  readonly #indexKey: string;
   readonly #cancelChannel: string;
   readonly #doneChannelPrefix: string;
   readonly #waiters = new Map<string, { waiters: Set<Waiter>; subscribed: Promise<unknown> }>();
@@ -72,6 +83,7 @@ export class RedisResultStore implements SharedResultStore {
   readonly #unsaved = new Map<string, TaskRecord>();
   readonly #timers: NodeJS.Timeout[] = [];
   #cancelHandler: ((taskId: string) => void) | undefined;
+  #takeoverHandler: ((records: TaskRecord[], replica: string) => void) | undefined;
   #cancelSubscribed = false;
   #droppedUnsaved = 0;
   #lastCount = 0;
@@ -95,6 +107,7 @@ export class RedisResultStore implements SharedResultStore {
     this.#ownedKey = `${this.#prefix}o:${this.replicaId}`;
     this.#leaseKey = `${this.#prefix}l:${this.replicaId}`;
     this.#replicasKey = `${this.#prefix}replicas`;
+    this.#indexKey = `${this.#prefix}idx`;
     this.#cancelChannel = `${this.#prefix}cancel`;
     this.#doneChannelPrefix = `${this.#prefix}d:`;
     const timeout = options.commandTimeoutMs ?? 5_000;
@@ -111,8 +124,9 @@ export class RedisResultStore implements SharedResultStore {
       ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     };
     this.#redis = new Redis(options.url, { ...redisOptions, connectionName: `task-scheduler:${this.replicaId}` }) as Client;
-    this.#redis.defineCommand('tsInsert', { numberOfKeys: 2, lua: INSERT_SCRIPT });
-    this.#redis.defineCommand('tsTransition', { numberOfKeys: 2, lua: TRANSITION_SCRIPT });
+    this.#redis.defineCommand('tsInsert', { numberOfKeys: 3, lua: INSERT_SCRIPT });
+    this.#redis.defineCommand('tsTransition', { numberOfKeys: 3, lua: TRANSITION_SCRIPT });
+    this.#redis.defineCommand('tsSweepIndex', { numberOfKeys: 1, lua: SWEEP_INDEX_SCRIPT });
     this.#redis.defineCommand('tsRenew', { numberOfKeys: 2, lua: RENEW_SCRIPT });
     this.#redis.defineCommand('tsReap', { numberOfKeys: 1, lua: REAP_SCRIPT });
     this.#sub = new Redis(options.url, { ...redisOptions, connectionName: `task-scheduler-sub:${this.replicaId}` });
@@ -143,7 +157,9 @@ export class RedisResultStore implements SharedResultStore {
   }
 
   async insert(record: TaskRecord): Promise<TaskRecord | undefined> {
-    const existing = await this.#call(this.#redis.tsInsert(this.#recordKey(record.taskId), this.#ownedKey, encodeRecord(record), this.#ttlMs, record.taskId));
+    const existing = await this.#call(
+      this.#redis.tsInsert(this.#recordKey(record.taskId), this.#ownedKey, this.#indexKey, encodeRecord(record), this.#ttlMs, record.taskId, record.submittedAt),
+    );
     return existing === null ? undefined : decodeRecord(existing);
   }
 
@@ -159,6 +175,46 @@ export class RedisResultStore implements SharedResultStore {
       if (!(err instanceof StoreUnavailableError) || !isFinished(record.status) || this.#closed) throw err;
       this.#keepUnsaved(record);
     }
+  }
+
+  /**
+   * One page of the records submitted, newest first, from the index (a sorted set by submission time):
+   * walked in batches, newest first, reading the records, until the page is full — or until
+   * {@link MAX_LISTED_PER_CALL} index entries were read, when the page may be short and `next` says
+   * where to go on. Entries whose record has expired are removed on the way.
+   */
+  async list(query: TaskQuery): Promise<TaskPage> {
+    const page = new PageCollector(query);
+    let max: string = query.submittedBefore > 0 ? `(${query.submittedBefore}` : '+inf';
+    if (query.cursor && (query.submittedBefore === 0 || query.cursor.submittedAt < query.submittedBefore)) max = String(query.cursor.submittedAt);
+    const min = query.submittedAfter > 0 ? String(query.submittedAfter) : '-inf';
+    let offset = 0;
+    let last: { submittedAt: number; taskId: string } | undefined;
+    for (let read = 0; read < MAX_LISTED_PER_CALL; ) {
+      const batch = await this.#call(this.#redis.zrevrangebyscore(this.#indexKey, max, min, 'WITHSCORES', 'LIMIT', offset, LIST_BATCH));
+      if (batch.length === 0) return page.page();
+      const ids = batch.filter((_, i) => i % 2 === 0);
+      const values = await this.#call(this.#redis.mget(ids.map((id) => this.#recordKey(id))));
+      const gone: string[] = [];
+      for (let i = 0; i < ids.length; i++) {
+        const value = values[i];
+        if (value == null) {
+          gone.push(ids[i]!);
+          continue;
+        }
+        const record = decodeRecord(value);
+        page.offer(record.submittedAt, record.status, () => record);
+        last = { submittedAt: Number(batch[2 * i + 1]), taskId: ids[i]! };
+      }
+      if (gone.length > 0) await this.#call(this.#redis.zrem(this.#indexKey, ...gone));
+      read += ids.length;
+      const result = page.page();
+      // Newest first: once the page is full and has a next entry, nothing later can enter it.
+      if (result.next !== undefined || ids.length < LIST_BATCH) return result;
+      offset += ids.length - gone.length;
+    }
+    const result = page.page();
+    return result.records.length >= query.limit || !last ? result : { records: result.records, next: last };
   }
 
   async delete(taskId: string): Promise<boolean> {
@@ -227,6 +283,10 @@ export class RedisResultStore implements SharedResultStore {
     this.#cancelHandler = handler;
   }
 
+  onTakeover(handler: (records: TaskRecord[], replica: string) => void): void {
+    this.#takeoverHandler = handler;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -235,8 +295,18 @@ export class RedisResultStore implements SharedResultStore {
       for (const waiter of entry.waiters) waiter.fail(new StoreUnavailableError('the store is closing'));
     }
     if (this.#redis.status === 'ready') {
-      // A clean exit: nothing of ours is left to reap (the engine finished or cancelled every task).
-      await this.#redis.multi().del(this.#leaseKey).srem(this.#replicasKey, this.replicaId).exec().catch(() => undefined);
+      // A clean exit. Unstarted tasks the engine left PENDING are still ours: giving up the lease
+      // (but staying listed) lets another replica take them over at its next check; with nothing
+      // left, the replica leaves the list too.
+      try {
+        const owned = await this.#redis.scard(this.#ownedKey);
+        const exit = this.#redis.multi().del(this.#leaseKey);
+        if (owned === 0) exit.srem(this.#replicasKey, this.replicaId);
+        await exit.exec();
+        if (owned > 0) this.#logger.info('left unstarted tasks to the other replicas', { tasks: owned });
+      } catch {
+        // Redis went away meanwhile: the lease expires by itself, with the same effect.
+      }
     }
     // QUIT only on a working connection; any other is cut (stopping its reconnect attempts).
     await Promise.allSettled([this.#redis, this.#sub].map((connection) => (connection.status === 'ready' ? connection.quit() : connection.disconnect())));
@@ -248,9 +318,19 @@ export class RedisResultStore implements SharedResultStore {
     return `${this.#prefix}t:${taskId}`;
   }
 
+  /**
+   * Stores a transition. Refused when the record is terminal already (the first terminal state stays:
+   * nothing to do) or, for an unfinished transition, when another replica owns the task now — it took
+   * it over after this replica's lease ran out — which throws: this replica must not run it.
+   */
   async #transition(record: TaskRecord): Promise<void> {
     const id = record.taskId;
-    await this.#call(this.#redis.tsTransition(this.#recordKey(id), this.#ownedKey, encodeRecord(record), this.#ttlMs, id, this.#doneChannelPrefix + id));
+    const current = await this.#call(
+      this.#redis.tsTransition(this.#recordKey(id), this.#ownedKey, this.#indexKey, encodeRecord(record), this.#ttlMs, id, this.#doneChannelPrefix + id, record.submittedAt),
+    );
+    if (current !== null && !isFinished(record.status)) {
+      throw new StoreUnavailableError(`task '${clip(id)}' is no longer this replica's (its lease ran out and another replica took the task over)`);
+    }
   }
 
   /** A Redis call whose connection failures become UNAVAILABLE (script errors stay what they are: bugs). */
@@ -395,10 +475,17 @@ export class RedisResultStore implements SharedResultStore {
 
   async #reap(): Promise<void> {
     if (this.#closed || this.#redis.status !== 'ready') return;
+    this.#redis.tsSweepIndex(this.#indexKey, this.#prefix, SWEEP_INDEX_COUNT).catch(() => undefined);
     try {
       const lost = await this.#redis.tsReap(this.#replicasKey, this.#prefix, Date.now(), this.#ttlMs, this.replicaId, StatusCode.ABORTED);
-      for (let i = 0; i + 1 < lost.length; i += 2) {
-        this.#logger.warn('replica lost: its unfinished tasks are now FAILED', { replica: lost[i], tasks: lost[i + 1] });
+      for (let i = 0; i + 2 < lost.length; ) {
+        const replica = String(lost[i]);
+        const failed = Number(lost[i + 1]);
+        const taken = Number(lost[i + 2]);
+        const records = lost.slice(i + 3, i + 3 + taken).map((value) => decodeRecord(String(value)));
+        i += 3 + taken;
+        this.#logger.warn('replica lost: its tasks that can run again are taken over here, the others are FAILED', { replica, takenOver: taken, failed });
+        if (records.length > 0) this.#takeoverHandler?.(records, replica);
       }
     } catch (err) {
       this.#logger.warn('checking for lost replicas failed', { err: err instanceof Error ? err.message : String(err) });

@@ -5,7 +5,8 @@
  *
  * Key layout under the prefix `p`: `p t:<id>` record, `p o:<replica>` set of ids the replica owns
  * (unfinished), `p l:<replica>` lease (expires unless renewed), `p replicas` set of replicas holding
- * ownership; channels `p d:<id>` (finished record) and `p cancel` (task ids to cancel).
+ * ownership, `p idx` sorted set of task ids by submission time (for listings; members whose record
+ * expired are removed lazily); channels `p d:<id>` (finished record) and `p cancel` (task ids to cancel).
  */
 
 /** Shared Lua helpers: `terminal(letter)`, `put(key, value, ttl)`. */
@@ -17,19 +18,21 @@ end
 `;
 
 /**
- * Insert if absent. KEYS: record, owner set. ARGV: value, ttl ms, id. Returns the existing value, or
- * nil when stored (an unfinished record is then owned by the caller).
+ * Insert if absent. KEYS: record, owner set, index. ARGV: value, ttl ms, id, submission time. Returns
+ * the existing value, or nil when stored (an unfinished record is then owned by the caller).
  */
 export const INSERT_SCRIPT = `${HELPERS}
 local cur = redis.call('GET', KEYS[1])
 if cur then return cur end
 put(KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
 if not terminal(string.sub(ARGV[1], 1, 1)) then redis.call('SADD', KEYS[2], ARGV[3]) end
 return false
 `;
 
 /**
- * A transition by the record's owner. KEYS: record, owner set. ARGV: value, ttl ms, id, finish channel.
+ * A transition by the record's owner. KEYS: record, owner set, index. ARGV: value, ttl ms, id, finish
+ * channel, submission time (a record stored first by its terminal write joins the index).
  * Refused (returns the current value) when the record is already terminal, or unfinished and owned by
  * another replica. A terminal value leaves the owner set and is published. Returns nil when stored.
  */
@@ -40,6 +43,7 @@ if cur then
   if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return cur end
 end
 put(KEYS[1], ARGV[1], ARGV[2])
+if not cur then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3]) end
 if terminal(string.sub(ARGV[1], 1, 1)) then
   if cur then redis.call('SREM', KEYS[2], ARGV[3]) end
   -- Published even without a prior record: it may have been lost (Redis restarted without persistence)
@@ -60,39 +64,80 @@ redis.call('SADD', KEYS[2], ARGV[2])
 return held
 `;
 /**
- * Ends the unfinished records of every replica whose lease has expired as FAILED
- * `Owner replica lost: <replica>`, publishes them, and forgets the replica. KEYS: replicas set.
- * ARGV: prefix, now (epoch ms), ttl ms, this replica, status code of the failure. Returns
- * {replica, count} pairs, flattened.
+ * Takes over the unfinished records of every replica whose lease has expired, and forgets the replica.
+ * A record that can run here again joins this replica's owner set and is returned: PENDING (it never
+ * started: running it elsewhere keeps at-most-once) and RUNNING with attempts left in its retry policy
+ * (at-least-once, opted in) — both only when the record carries its spec (the arguments to run it with).
+ * Any other unfinished record ends FAILED `Owner replica lost: <replica>` and is published.
+ * KEYS: replicas set. ARGV: prefix, now (epoch ms), ttl ms, this replica, status code of the failure.
+ * Returns, per lost replica, flattened: replica, failed count, taken count, then the taken values.
  */
 export const REAP_SCRIPT = `${HELPERS}
 local prefix = ARGV[1]
-local lost = {}
+local mine = prefix .. 'o:' .. ARGV[4]
+local out = {}
 for _, replica in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if replica ~= ARGV[4] and redis.call('EXISTS', prefix .. 'l:' .. replica) == 0 then
     local owned = prefix .. 'o:' .. replica
-    local count = 0
+    local failed = 0
+    local taken = {}
     for _, id in ipairs(redis.call('SMEMBERS', owned)) do
       local key = prefix .. 't:' .. id
       local cur = redis.call('GET', key)
-      if cur and not terminal(string.sub(cur, 1, 1)) then
+      local letter = cur and string.sub(cur, 1, 1)
+      if cur and not terminal(letter) then
         local record = cjson.decode(string.sub(cur, 2))
-        local message = 'Owner replica lost: ' .. replica
-        record['status'] = 'FAILED'
-        record['result'] = message
-        record['failure'] = { code = tonumber(ARGV[5]), message = message }
-        record['finishedAt'] = tonumber(ARGV[2])
-        local value = 'F' .. cjson.encode(record)
-        put(key, value, ARGV[3])
-        redis.call('PUBLISH', prefix .. 'd:' .. id, value)
-        count = count + 1
+        local spec = record['spec']
+        local runnable = false
+        if type(spec) == 'table' then
+          if letter == 'P' then
+            runnable = true
+          else
+            local retry = spec['retry']
+            local attempts = tonumber(record['attempts']) or 0
+            runnable = type(retry) == 'table' and attempts < (tonumber(retry['maxAttempts']) or 1)
+          end
+        end
+        if runnable then
+          redis.call('SADD', mine, id)
+          table.insert(taken, cur)
+        else
+          local message = 'Owner replica lost: ' .. replica
+          record['status'] = 'FAILED'
+          record['result'] = message
+          record['failure'] = { code = tonumber(ARGV[5]), message = message }
+          record['finishedAt'] = tonumber(ARGV[2])
+          record['spec'] = nil
+          record['runAfter'] = nil
+          local value = 'F' .. cjson.encode(record)
+          put(key, value, ARGV[3])
+          redis.call('PUBLISH', prefix .. 'd:' .. id, value)
+          failed = failed + 1
+        end
       end
     end
     redis.call('DEL', owned)
     redis.call('SREM', KEYS[1], replica)
-    table.insert(lost, replica)
-    table.insert(lost, count)
+    table.insert(out, replica)
+    table.insert(out, failed)
+    table.insert(out, #taken)
+    for _, value in ipairs(taken) do table.insert(out, value) end
   end
 end
-return lost
+return out
+`;
+
+/**
+ * Removes from the index the oldest members whose record is gone (expired). KEYS: index. ARGV: prefix,
+ * how many of the oldest to look at. Returns how many were removed.
+ */
+export const SWEEP_INDEX_SCRIPT = `
+local removed = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)) do
+  if redis.call('EXISTS', ARGV[1] .. 't:' .. id) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+    removed = removed + 1
+  end
+end
+return removed
 `;

@@ -1,3 +1,4 @@
+import type { TaskPage, TaskQuery } from './task-query';
 import type { TaskRecord } from './task-record';
 
 /** Counts a store reports for metrics and dashboards. */
@@ -14,6 +15,17 @@ export interface ResultStoreStats {
  * evicted record simply reads as absent.
  */
 export interface ResultStore {
+  /**
+   * Whether records outlive this process (SQLite, Redis). The engine then stores what it takes to run
+   * a task again (`TaskRecord.spec`), stores RUNNING before an attempt runs (so a crash cannot make a
+   * task without attempts left run twice) and leaves unstarted tasks PENDING at shutdown.
+   */
+  readonly durable: boolean;
+  /**
+   * Every unfinished (PENDING or RUNNING) record, for recovery at start. Present on durable stores of
+   * one process (SQLite); a shared store (Redis) hands over a lost replica's tasks instead.
+   */
+  unfinished?(): Promise<TaskRecord[]>;
   /** The record of `taskId`, or undefined when unknown or evicted. */
   get(taskId: string): Promise<TaskRecord | undefined>;
   /**
@@ -23,6 +35,8 @@ export interface ResultStore {
   insert(record: TaskRecord): Promise<TaskRecord | undefined>;
   /** Stores `record` over any existing record with its id (a lifecycle transition). */
   update(record: TaskRecord): Promise<void>;
+  /** One page of the records submitted (newest first), filtered as `query` says. */
+  list(query: TaskQuery): Promise<TaskPage>;
   /** Removes a record; returns whether it was there. */
   delete(taskId: string): Promise<boolean>;
   /** Current counts. */

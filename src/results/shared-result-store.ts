@@ -7,9 +7,12 @@ import type { TaskRecord } from './task-record';
  * in-memory store does not implement it; the engine checks for it once, at construction.
  *
  * Ownership is implicit: a replica owns the unfinished records it `insert`s and stops owning them with
- * their terminal `update`. Only the owner may write a transition of an unfinished record; a terminal
- * record is never overwritten. If the owner stops renewing its lease, another replica ends its
- * unfinished records as FAILED `Owner replica lost: <replica>` (and notifies their waiters).
+ * their terminal `update`. Only the owner may write a transition of an unfinished record (a refused
+ * unfinished transition throws); a terminal record is never overwritten. If the owner stops renewing
+ * its lease, another replica takes over, atomically and alone, its records that can run again —
+ * PENDING ones, and RUNNING ones with attempts left in their retry policy — and hands them to its
+ * engine (`onTakeover`); it ends the others as FAILED `Owner replica lost: <replica>` (and notifies
+ * their waiters).
  */
 export interface SharedResultStore extends ResultStore {
   /** This replica's name in the shared store (and in `Owner replica lost` messages). */
@@ -24,6 +27,11 @@ export interface SharedResultStore extends ResultStore {
   requestCancel(taskId: string): Promise<void>;
   /** Sets the handler of cancel requests (one per store; the engine that uses it). */
   onCancelRequest(handler: (taskId: string) => void): void;
+  /**
+   * Sets the handler of records taken over from a lost replica (now owned here), to run them again
+   * (the engine's `recover`).
+   */
+  onTakeover(handler: (records: TaskRecord[], replica: string) => void): void;
 }
 
 /** Whether `store` is shared by several replicas. */

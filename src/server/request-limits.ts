@@ -12,10 +12,27 @@ export interface RequestLimits {
   readonly maxDeps: number;
   /** Longest task id in characters, the task's own and each dependency's (`--max-task-id-length`). */
   readonly maxTaskIdLength: number;
+  /** Largest `dependency_timeout_ms` a request may ask for (`--max-dependency-timeout-ms`). */
+  readonly maxDependencyTimeoutMs: number;
+  /** Largest `execution_timeout_ms` a request may ask for (`--max-execution-timeout-ms`). */
+  readonly maxExecutionTimeoutMs: number;
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /** Defaults: far above any real use, low enough that one request cannot make the server do unbounded work. */
-export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({ maxArgs: 10_000, maxDeps: 1_000, maxTaskIdLength: 256 });
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({
+  maxArgs: 10_000,
+  maxDeps: 1_000,
+  maxTaskIdLength: 256,
+  maxDependencyTimeoutMs: DAY_MS,
+  maxExecutionTimeoutMs: DAY_MS,
+});
+
+/** Throws for a timeout field over its limit (the caller compares first); `value` is the field as sent. */
+export function checkTimeout(field: string, value: { toString(): string }, max: number, flag: string): void {
+  throw new InvalidArgumentsError(`${field} ${value.toString()} is over the limit of ${max} ms (${flag})`);
+}
 
 /** Throws when the task id is over the limit (the caller compares the length first). */
 export function checkTaskId(taskId: string, maxLength: number, what = 'task_id'): void {

@@ -16,8 +16,10 @@ import { writeVarint32 } from '../args/wire-bytes';
 const TAG_TASK_ID = (1 << 3) | 2;
 const TAG_STATUS = (2 << 3) | 0;
 const TAG_RESULT = (3 << 3) | 2;
+const TAG_ATTEMPTS = (4 << 3) | 0;
 const TAG_RESULT_STATUS = (1 << 3) | 0;
 const TAG_RESULT_RESULT = (2 << 3) | 2;
+const TAG_RESULT_ATTEMPTS = (3 << 3) | 0;
 
 /** Bytes of a varint of `n` (0 ≤ n < 2^32). */
 function varintSize(n: number): number {
@@ -29,6 +31,16 @@ function isSmallEnum(n: number): boolean {
   return n >= 0 && n < 0x80 && Number.isInteger(n);
 }
 
+/** A uint32 field value this encoder writes (anything else goes through the generated encoder). */
+function isUint32(n: number): boolean {
+  return n >= 0 && n <= 0xffffffff && Number.isInteger(n);
+}
+
+/** Bytes of an optional uint32 field (absent when 0). */
+function uint32FieldSize(n: number): number {
+  return n === 0 ? 0 : 1 + varintSize(n);
+}
+
 /** A length-delimited string field; `bytes` is its UTF-8 length (Buffer#write replaces lone surrogates as TextEncoder does). */
 function writeString(buf: Buffer, pos: number, tag: number, value: string, bytes: number): number {
   buf[pos++] = tag;
@@ -38,13 +50,14 @@ function writeString(buf: Buffer, pos: number, tag: number, value: string, bytes
 
 /** TaskResponse, byte for byte as `TaskResponse.encode(message).finish()`. */
 export function encodeTaskResponse(message: TaskResponse): Uint8Array {
-  if (!isSmallEnum(message.status)) return TaskResponse.encode(message).finish();
+  if (!isSmallEnum(message.status) || !isUint32(message.attempts)) return TaskResponse.encode(message).finish();
   const idBytes = message.taskId === '' ? 0 : Buffer.byteLength(message.taskId, 'utf8');
   const resultBytes = message.result === '' ? 0 : Buffer.byteLength(message.result, 'utf8');
   const size =
     (message.taskId === '' ? 0 : 1 + varintSize(idBytes) + idBytes) +
     (message.status === 0 ? 0 : 2) +
-    (message.result === '' ? 0 : 1 + varintSize(resultBytes) + resultBytes);
+    (message.result === '' ? 0 : 1 + varintSize(resultBytes) + resultBytes) +
+    uint32FieldSize(message.attempts);
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
   if (message.taskId !== '') pos = writeString(buf, pos, TAG_TASK_ID, message.taskId, idBytes);
@@ -52,22 +65,30 @@ export function encodeTaskResponse(message: TaskResponse): Uint8Array {
     buf[pos++] = TAG_STATUS;
     buf[pos++] = message.status;
   }
-  if (message.result !== '') writeString(buf, pos, TAG_RESULT, message.result, resultBytes);
+  if (message.result !== '') pos = writeString(buf, pos, TAG_RESULT, message.result, resultBytes);
+  if (message.attempts !== 0) {
+    buf[pos++] = TAG_ATTEMPTS;
+    writeVarint32(buf, pos, message.attempts);
+  }
   return buf;
 }
 
 /** ResultResponse, byte for byte as `ResultResponse.encode(message).finish()`. */
 export function encodeResultResponse(message: ResultResponse): Uint8Array {
-  if (!isSmallEnum(message.status)) return ResultResponse.encode(message).finish();
+  if (!isSmallEnum(message.status) || !isUint32(message.attempts)) return ResultResponse.encode(message).finish();
   const resultBytes = message.result === '' ? 0 : Buffer.byteLength(message.result, 'utf8');
-  const size = (message.status === 0 ? 0 : 2) + (message.result === '' ? 0 : 1 + varintSize(resultBytes) + resultBytes);
+  const size = (message.status === 0 ? 0 : 2) + (message.result === '' ? 0 : 1 + varintSize(resultBytes) + resultBytes) + uint32FieldSize(message.attempts);
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
   if (message.status !== 0) {
     buf[pos++] = TAG_RESULT_STATUS;
     buf[pos++] = message.status;
   }
-  if (message.result !== '') writeString(buf, pos, TAG_RESULT_RESULT, message.result, resultBytes);
+  if (message.result !== '') pos = writeString(buf, pos, TAG_RESULT_RESULT, message.result, resultBytes);
+  if (message.attempts !== 0) {
+    buf[pos++] = TAG_RESULT_ATTEMPTS;
+    writeVarint32(buf, pos, message.attempts);
+  }
   return buf;
 }
 

@@ -154,6 +154,7 @@ function decodeFast(bytes: Uint8Array): TaskRequest {
     dependencyTimeoutMs: Long.UZERO,
     injectDependencyResults: false,
     executionTimeoutMs: Long.UZERO,
+    retryPolicy: undefined,
   };
   while (cursor.pos < cursor.end) {
     switch (cursor.uint32()) {

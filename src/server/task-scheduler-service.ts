@@ -4,9 +4,12 @@ import {
   TaskResponse_Status,
   type CancelTaskRequest,
   type CancelTaskResponse,
+  type ListSubmittedTasksRequest,
+  type ListSubmittedTasksResponse,
   type ListTasksResponse,
   type ResultRequest,
   type ResultResponse,
+  type RetryPolicy,
   type TaskRequest,
   type TaskResponse,
   type TaskSchedulerServiceImplementation,
@@ -17,7 +20,9 @@ import type { Scheduler } from '../engine/scheduler';
 import type { TaskRecord, TaskStatus } from '../results/task-record';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { MAX_DELAY_MS } from '../tasks/task-args';
-import { checkArgCount, checkDeps, checkTaskId, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits';
+import type { RetryPolicyInput } from '../tasks/retry-policy';
+import { queryOf, responseOf } from './submitted-tasks';
+import { checkArgCount, checkDeps, checkTaskId, checkTimeout, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits';
 
 /** What the service needs. */
 export interface TaskSchedulerServiceDeps {
@@ -46,10 +51,26 @@ function millis(value: Long): number {
   return low > MAX_DELAY_MS ? MAX_DELAY_MS : low;
 }
 
+/** A uint64 field as a number for validation: exact up to 2^53, larger values clamp (they are over any limit). */
+function wide(value: Long): number {
+  return value.high === 0 ? value.low >>> 0 : Math.min(Number.MAX_SAFE_INTEGER, value.toNumber());
+}
+
+/** The domain form of a request's retry policy (validated by the scheduler). */
+function retryPolicyOf(policy: RetryPolicy | undefined): RetryPolicyInput | undefined {
+  if (!policy) return undefined;
+  return {
+    maxAttempts: policy.maxAttempts,
+    initialBackoffMs: wide(policy.initialBackoffMs),
+    maxBackoffMs: wide(policy.maxBackoffMs),
+    backoffMultiplier: policy.backoffMultiplier,
+  };
+}
+
+const NOT_FOUND: ResultResponse = Object.freeze({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
+
 function resultOf(record: TaskRecord | undefined): ResultResponse {
-  return record
-    ? { status: TO_PROTO[record.status], result: record.result }
-    : { status: TaskResponse_Status.NOT_FOUND, result: '' };
+  return record ? { status: TO_PROTO[record.status], result: record.result, attempts: record.attempts } : NOT_FOUND;
 }
 
 /**
@@ -58,7 +79,7 @@ function resultOf(record: TaskRecord | undefined): ResultResponse {
  */
 export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): TaskSchedulerServiceImplementation<CallContext> {
   const { scheduler, registry, decodeLimits } = deps;
-  const { maxArgs, maxDeps, maxTaskIdLength } = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
+  const { maxArgs, maxDeps, maxTaskIdLength, maxDependencyTimeoutMs, maxExecutionTimeoutMs } = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
   return {
     async submitTask(request: TaskRequest): Promise<TaskResponse> {
       // SPEC §5c order: method, then args, then deps (in the scheduler). The limit checks are number
@@ -68,17 +89,22 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
       if (request.args.length > maxArgs) checkArgCount(request.args.length, maxArgs);
       const args = decodeArgs(request.args, decodeLimits);
       checkDeps(request.deps, maxDeps, maxTaskIdLength);
+      const dependencyTimeoutMs = millis(request.dependencyTimeoutMs);
+      if (dependencyTimeoutMs > maxDependencyTimeoutMs) checkTimeout('dependency_timeout_ms', request.dependencyTimeoutMs, maxDependencyTimeoutMs, '--max-dependency-timeout-ms');
+      const executionTimeoutMs = millis(request.executionTimeoutMs);
+      if (executionTimeoutMs > maxExecutionTimeoutMs) checkTimeout('execution_timeout_ms', request.executionTimeoutMs, maxExecutionTimeoutMs, '--max-execution-timeout-ms');
       const outcome = await scheduler.submit({
         taskId: request.taskId,
         method: request.method,
         args,
         deps: request.deps,
         detached: request.detached,
-        dependencyTimeoutMs: millis(request.dependencyTimeoutMs),
-        executionTimeoutMs: millis(request.executionTimeoutMs),
+        dependencyTimeoutMs,
+        executionTimeoutMs,
         injectDependencyResults: request.injectDependencyResults,
+        retryPolicy: retryPolicyOf(request.retryPolicy),
       });
-      return { taskId: outcome.taskId, status: TO_PROTO[outcome.status], result: outcome.result };
+      return { taskId: outcome.taskId, status: TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
     },
 
     // Lookups take any id: one longer than the limit was never stored, so it is simply NOT_FOUND.
@@ -93,6 +119,10 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
     async cancelTask(request: CancelTaskRequest): Promise<CancelTaskResponse> {
       const outcome = await scheduler.cancel(request.taskId);
       return { cancelled: outcome.cancelled, status: resultOf(outcome.record).status };
+    },
+
+    async listSubmittedTasks(request: ListSubmittedTasksRequest): Promise<ListSubmittedTasksResponse> {
+      return responseOf(await scheduler.listSubmitted(queryOf(request)));
     },
 
     async listTasks(): Promise<ListTasksResponse> {

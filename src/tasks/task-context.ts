@@ -7,6 +7,11 @@ export interface TaskContext {
   readonly taskId: string;
   /** The registered method name, e.g. `add` or `plugin_example::multiply`. */
   readonly method: string;
+  /**
+   * Which attempt this is, from 1. Above 1 only for tasks with a retry policy, after earlier attempts
+   * failed (or were interrupted by a crash).
+   */
+  readonly attempt: number;
   /** Results of the task's dependencies, by dependency id, in `deps` order. */
   readonly dependencyResults: ReadonlyMap<string, string>;
   /**

@@ -1,5 +1,6 @@
 import type { ArgValue } from '../args/arg-value';
 import type { TaskContext } from './task-context';
+import { normalizeRetryPolicy, type RetryPolicy, type RetryPolicyInput } from './retry-policy';
 
 /** A synchronous task: returns its result string, or throws. */
 export type SyncTaskFn = (args: readonly ArgValue[], ctx: TaskContext) => string;
@@ -19,8 +20,17 @@ export type TaskDefinition =
       readonly source: TaskSource;
       /** CPU-bound: run on a worker thread (when the server has a pool) instead of inline. */
       readonly worker?: boolean;
+      /** Retry policy of requests that name none; absent: run once. */
+      readonly retry?: RetryPolicy | undefined;
     }
-  | { readonly name: string; readonly kind: 'async'; readonly fn: AsyncTaskFn; readonly description: string; readonly source: TaskSource };
+  | {
+      readonly name: string;
+      readonly kind: 'async';
+      readonly fn: AsyncTaskFn;
+      readonly description: string;
+      readonly source: TaskSource;
+      readonly retry?: RetryPolicy | undefined;
+    };
 
 /** Options of {@link syncTask} / {@link asyncTask}. */
 export interface TaskOptions {
@@ -32,6 +42,13 @@ export interface TaskOptions {
   readonly source?: TaskSource;
   /** Registry to add the task to; defaults to {@link defaultRegistry}. */
   readonly registry?: TaskRegistry;
+  /**
+   * Retry policy for requests that do not name one (a request's `retry_policy` overrides it): what
+   * the task throws, execution timeouts and crashed worker threads are retried with backoff, up to
+   * `maxAttempts` attempts in all; `InvalidArgumentsError` and `PermanentError` never are. Without
+   * it the task runs once. Zero or absent backoff fields take their defaults (1 s, ×2, at most 60 s).
+   */
+  readonly retry?: RetryPolicyInput;
 }
 
 /** Options of {@link syncTask}. */
@@ -129,10 +146,14 @@ export function asyncTask<F extends AsyncTaskFn>(fn: F, options?: TaskOptions): 
 }
 
 function registerTask(task: { kind: 'sync'; fn: SyncTaskFn; worker: boolean } | { kind: 'async'; fn: AsyncTaskFn }, options: TaskOptions | undefined): void {
+  const name = nameOf(task.fn, options);
+  // Checked here, so a bad policy fails at start-up. Task code is trusted: no --max-attempts cap.
+  const retry = options?.retry ? normalizeRetryPolicy(options.retry, Number.MAX_SAFE_INTEGER, `task '${name}': retry`) : undefined;
   (options?.registry ?? defaultRegistry).register({
     ...task,
-    name: nameOf(task.fn, options),
+    name,
     description: options?.description ?? '',
     source: options?.source ?? 'user',
+    ...(retry ? { retry } : {}),
   });
 }

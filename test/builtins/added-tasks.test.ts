@@ -91,13 +91,13 @@ describe('fail', () => {
   test('INTERNAL "Task execution failed: <msg>", recorded FAILED with the bare message', async () => {
     const { err, taskId } = await run.error('fail', anys('boom'), Status.INTERNAL);
     expect(err.details).toBe('Task execution failed: boom');
-    expect(await server.client.getResult({ taskId })).toEqual({ status: TaskResponse_Status.FAILED, result: 'boom' });
+    expect(await server.client.getResult({ taskId })).toEqual({ status: TaskResponse_Status.FAILED, result: 'boom', attempts: 1 });
   });
 
   test('default message "fail" without a first string argument', async () => {
     const noArgs = await run.error('fail', [], Status.INTERNAL);
     expect(noArgs.err.details).toBe('Task execution failed: fail');
-    expect(await server.client.getResult({ taskId: noArgs.taskId })).toEqual({ status: TaskResponse_Status.FAILED, result: 'fail' });
+    expect(await server.client.getResult({ taskId: noArgs.taskId })).toEqual({ status: TaskResponse_Status.FAILED, result: 'fail', attempts: 1 });
     const numbersOnly = await run.error('fail', anys(42, true), Status.INTERNAL);
     expect(numbersOnly.err.details).toBe('Task execution failed: fail');
   });

@@ -31,7 +31,7 @@ export function builtinRunner(getServer: () => TestServer, prefix: string): Buil
   async function ok(method: string, args: Any[] = []): Promise<string> {
     const taskId = nextId();
     const res = await getServer().client.submitTask({ taskId, method, args });
-    expect(res).toEqual({ taskId, status: TaskResponse_Status.SUCCESS, result: expect.any(String) });
+    expect(res).toEqual({ taskId, status: TaskResponse_Status.SUCCESS, result: expect.any(String), attempts: 1 });
     return res.result;
   }
 

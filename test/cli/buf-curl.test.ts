@@ -27,8 +27,8 @@ const int32 = (value: number) => ({ '@type': 'type.googleapis.com/google.protobu
 test('SubmitTask with Any arguments written as JSON with @type', async () => {
   const res = await bufCurl('SubmitTask', { task_id: 'curl-add', method: 'add', args: [int32(1), int32(2), int32(3)] });
   expect(res.stderr).toBe('');
-  expect(JSON.parse(res.stdout)).toEqual({ taskId: 'curl-add', status: 'SUCCESS', result: '6' });
-  expect(JSON.parse((await bufCurl('GetResult', { task_id: 'curl-add' })).stdout)).toEqual({ status: 'SUCCESS', result: '6' });
+  expect(JSON.parse(res.stdout)).toEqual({ taskId: 'curl-add', status: 'SUCCESS', result: '6', attempts: 1 });
+  expect(JSON.parse((await bufCurl('GetResult', { task_id: 'curl-add' })).stdout)).toEqual({ status: 'SUCCESS', result: '6', attempts: 1 });
 });
 
 test('ListValue / MapValue / JSON Value arguments', async () => {

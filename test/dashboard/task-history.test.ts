@@ -11,7 +11,7 @@ import { argsDigest } from '../../src/engine/task-identity';
 import { canonicalJson } from '../../src/args/canonical-json';
 
 function accept(history: TaskHistory, taskId: string, deps: readonly string[] = [], args: readonly ArgValue[] = []): TaskRecord {
-  const record = newRecord(taskId, { method: 'm', deps, argsDigest: argsDigest(args), injectDependencyResults: false }, Date.now());
+  const record = newRecord(taskId, { method: 'm', deps, argsDigest: argsDigest(args), injectDependencyResults: false, retryKey: '' }, Date.now());
   history.taskAccepted(record, canonicalJson(args));
   return record;
 }
@@ -83,7 +83,7 @@ describe('combineObservers', () => {
     const history = new TaskHistory(10);
     const finished: string[] = [];
     const combined = combineObservers([{ taskFinished: (record) => finished.push(record.taskId) }, history])!;
-    const record = newRecord('z', { method: 'm', deps: [], argsDigest: '[]', injectDependencyResults: false }, 1);
+    const record = newRecord('z', { method: 'm', deps: [], argsDigest: '[]', injectDependencyResults: false, retryKey: '' }, 1);
     combined.taskAccepted!(record, '[]');
     combined.taskStarted!(withState(record, 'RUNNING', '', undefined, 2, undefined));
     combined.taskFinished(withState(record, 'SUCCESS', 'ok', undefined, 2, 3), 1);

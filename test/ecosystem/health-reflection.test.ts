@@ -99,8 +99,8 @@ describe('server reflection through buf curl, no proto files', () => {
   test('SubmitTask with Int32Value args as JSON with @type, then GetResult', async () => {
     const res = await call('taskscheduler.TaskScheduler/SubmitTask', { task_id: 'reflected-add', method: 'add', args: [int32(1), int32(2)] });
     expect(res.stderr).toBe('');
-    expect(answer(res)).toEqual({ taskId: 'reflected-add', status: 'SUCCESS', result: '3' });
-    expect(answer(await call('taskscheduler.TaskScheduler/GetResult', { task_id: 'reflected-add' }))).toEqual({ status: 'SUCCESS', result: '3' });
+    expect(answer(res)).toEqual({ taskId: 'reflected-add', status: 'SUCCESS', result: '3', attempts: 1 });
+    expect(answer(await call('taskscheduler.TaskScheduler/GetResult', { task_id: 'reflected-add' }))).toEqual({ status: 'SUCCESS', result: '3', attempts: 1 });
   });
 
   test('ListValue, MapValue and google.protobuf.Value args decode as the server sees them', async () => {

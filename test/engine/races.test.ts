@@ -21,7 +21,7 @@ test('cancel while waiting on dependencies: CANCELLED at once; the dependency fi
   expect(err.code).toBe(Status.CANCELLED);
   expect(err.details).toBe('Task cancelled: race-waiter');
   expect((await server.client.waitResult({ taskId: 'race-dep', timeoutMs: ms(5000) })).status).toBe(TaskResponse_Status.SUCCESS);
-  expect(await server.client.getResult({ taskId: 'race-waiter' })).toEqual({ status: TaskResponse_Status.CANCELLED, result: 'Task cancelled: race-waiter' });
+  expect(await server.client.getResult({ taskId: 'race-waiter' })).toEqual({ status: TaskResponse_Status.CANCELLED, result: 'Task cancelled: race-waiter', attempts: 0 });
 });
 
 test('finishing exactly at the execution timeout: one outcome, the same for the caller and the record', async () => {
@@ -85,5 +85,5 @@ test('a DAG submitted detached in topological order is awaited at its sink', asy
   await server.client.submitTask({ taskId: 'dag-b', method: 'concat', args: [toAny('b')], deps: ['dag-a'], injectDependencyResults: true, detached: true });
   await server.client.submitTask({ taskId: 'dag-c', method: 'concat', args: [toAny('c')], deps: ['dag-a'], injectDependencyResults: true, detached: true });
   await server.client.submitTask({ taskId: 'dag-d', method: 'concat', args: [toAny('d')], deps: ['dag-b', 'dag-c'], injectDependencyResults: true, detached: true });
-  expect(await server.client.waitResult({ taskId: 'dag-d', timeoutMs: ms(5000) })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'abacd' });
+  expect(await server.client.waitResult({ taskId: 'dag-d', timeoutMs: ms(5000) })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'abacd', attempts: 1 });
 });

@@ -107,7 +107,7 @@ test.each([['probe_signal'], ['probe_on_abort']])('CancelTask stops a running %s
   expect(entry?.calls).toBe(1);
   expect(entry?.reason).toBeInstanceOf(TaskCancelledError);
   if (method === 'probe_on_abort') expect(entry?.signalAbortedAfter).toBe(true);
-  expect(await server.client.waitResult({ taskId })).toEqual({ status: TaskResponse_Status.CANCELLED, result: expect.stringContaining(taskId) });
+  expect(await server.client.waitResult({ taskId })).toEqual({ status: TaskResponse_Status.CANCELLED, result: expect.stringContaining(taskId), attempts: 1 });
 });
 
 test.each([['probe_signal'], ['probe_on_abort']])('an execution timeout aborts a %s task: DEADLINE_EXCEEDED, reason a TaskTimeoutError', async (method) => {
@@ -120,7 +120,7 @@ test.each([['probe_signal'], ['probe_on_abort']])('an execution timeout aborts a
 
 test('a task that finished and unsubscribed is not called back; cancelling it answers cancelled false', async () => {
   const taskId = 'finishes-first';
-  expect(await server.client.submitTask({ taskId, method: 'probe_finishes' })).toEqual({ taskId, status: TaskResponse_Status.SUCCESS, result: 'done' });
+  expect(await server.client.submitTask({ taskId, method: 'probe_finishes' })).toEqual({ taskId, status: TaskResponse_Status.SUCCESS, result: 'done', attempts: 1 });
   expect(await server.client.cancelTask({ taskId })).toEqual({ cancelled: false, status: TaskResponse_Status.SUCCESS });
   expect(seen.get(taskId)).toEqual({ calls: 0, cleanedUp: true });
 });
@@ -192,7 +192,7 @@ describe('TaskAbort', () => {
 
   test('its task context exposes ids, a destructurable onAbort and the lazy signal', () => {
     const abort = new TaskAbort();
-    const ctx = abort.contextFor('t-1', 'm', new Map([['d', 'r']]), '[{"int32":1}]');
+    const ctx = abort.contextFor('t-1', 'm', 1, new Map([['d', 'r']]), '[{"int32":1}]');
     const { onAbort, taskId, method, dependencyResults, argsJson } = ctx;
     expect(argsJson).toBe('[{"int32":1}]');
     let reason: unknown;

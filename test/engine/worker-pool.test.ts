@@ -70,7 +70,7 @@ test('InvalidArgumentsError thrown in a worker is still INVALID_ARGUMENT', async
   const err = await expectGrpcError(server.client.submitTask({ taskId: 'w-invalid', method: 'faults::invalid_in_worker' }));
   expect(err.code).toBe(Status.INVALID_ARGUMENT);
   expect(err.details).toBe('Invalid arguments: worker says no');
-  expect(await server.client.getResult({ taskId: 'w-invalid' })).toEqual({ status: TaskResponse_Status.FAILED, result: 'worker says no' });
+  expect(await server.client.getResult({ taskId: 'w-invalid' })).toEqual({ status: TaskResponse_Status.FAILED, result: 'worker says no', attempts: 1 });
 });
 
 test('cancelling a pooled task stops it at once and the pool keeps working', async () => {

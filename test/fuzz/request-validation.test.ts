@@ -22,7 +22,7 @@ test('any TaskRequest: accepted, or a SPEC §4 error — never anything else (se
     scheduler: app.scheduler,
     registry: app.registry,
     decodeLimits: { maxDepth: 3, maxStringBytes: 16, maxMapEntries: 3 },
-    requestLimits: { maxArgs: 4, maxDeps: 2, maxTaskIdLength: 64 },
+    requestLimits: { maxArgs: 4, maxDeps: 2, maxTaskIdLength: 64, maxDependencyTimeoutMs: 300, maxExecutionTimeoutMs: 300 },
   });
   const outcomes = new Map<string, number>();
   const context = {} as CallContext; // the service reads nothing from it

@@ -71,7 +71,7 @@ test('SIGTERM with a blocking sleep 300 in flight: the call still succeeds, then
   await waitUntilRunning(client, 'nap');
   cli.child.kill('SIGTERM');
 
-  expect(await call).toEqual({ taskId: 'nap', status: TaskResponse_Status.SUCCESS, result: 'slept 300 ms' });
+  expect(await call).toEqual({ taskId: 'nap', status: TaskResponse_Status.SUCCESS, result: 'slept 300 ms', attempts: 1 });
   const { code, at } = await exit(cli);
   expect(code).toBe(0);
   expect(answeredAt).toBeLessThanOrEqual(at);
@@ -189,7 +189,7 @@ test('--max-concurrent-tasks and --max-queued-tasks reach the scheduler', async 
 
   // Cancelling the running task hands its slot to b.
   expect((await client.cancelTask({ taskId: 'a' })).cancelled).toBe(true);
-  expect(await client.waitResult({ taskId: 'b' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'pong' });
+  expect(await client.waitResult({ taskId: 'b' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'pong', attempts: 1 });
   expect(await cli.stop()).toBe(0);
 });
 

@@ -84,7 +84,7 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
-export const ZERO_STATS = { inFlight: 0, pending: 0, running: 0, waitingForDeps: 0, waitingForSlot: 0 };
+export const ZERO_STATS = { inFlight: 0, pending: 0, running: 0, waitingForDeps: 0, waitingForSlot: 0, unfinishedBytes: 0 };
 
 /** A real server (no plugins, no worker threads) with the `gate` task and a {@link RecordingStore}. */
 export async function startGatedServer(config: Partial<AppConfig>): Promise<{ server: TestServer; gates: Gates; store: RecordingStore }> {

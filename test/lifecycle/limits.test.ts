@@ -34,7 +34,7 @@ test('max 2: at most two run at once; the rest wait PENDING and start in submiss
   await start({ maxConcurrentTasks: 2 });
   for (const name of ['a', 'b', 'c', 'd', 'e']) await detachedGate(name);
   await waitForStarted(['a', 'b']);
-  expect(server.app.scheduler.stats()).toEqual({ inFlight: 5, pending: 3, running: 2, waitingForDeps: 0, waitingForSlot: 3 });
+  expect(server.app.scheduler.stats()).toMatchObject({ inFlight: 5, pending: 3, running: 2, waitingForDeps: 0, waitingForSlot: 3 });
   expect(await statusOf('a')).toBe(TaskResponse_Status.RUNNING);
   for (const name of ['c', 'd', 'e']) expect(await statusOf(name)).toBe(TaskResponse_Status.PENDING);
 
@@ -48,7 +48,7 @@ test('max 2: at most two run at once; the rest wait PENDING and start in submiss
   gates.open('c');
   gates.open('e');
   for (const name of ['a', 'b', 'c', 'd', 'e']) {
-    expect(await server.client.waitResult({ taskId: name })).toEqual({ status: TaskResponse_Status.SUCCESS, result: `opened ${name}` });
+    expect(await server.client.waitResult({ taskId: name })).toEqual({ status: TaskResponse_Status.SUCCESS, result: `opened ${name}`, attempts: 1 });
   }
   expect(gates.maxRunning).toBe(2);
   expect(store.statuses('e')).toEqual(['PENDING', 'RUNNING', 'SUCCESS']);
@@ -63,7 +63,7 @@ test('a blocking caller beyond the limit waits for a slot, then gets its result'
   await waitFor('second waits for a slot', () => server.app.scheduler.stats().waitingForSlot === 1);
   expect(await statusOf('second')).toBe(TaskResponse_Status.PENDING);
   gates.open('first');
-  expect(await second).toEqual({ taskId: 'second', status: TaskResponse_Status.SUCCESS, result: 'slept 10 ms' });
+  expect(await second).toEqual({ taskId: 'second', status: TaskResponse_Status.SUCCESS, result: 'slept 10 ms', attempts: 1 });
   expect(store.statuses('second')).toEqual(['PENDING', 'RUNNING', 'SUCCESS']);
   await waitForIdle();
 });
@@ -76,7 +76,7 @@ test('a task waiting for its dependencies holds no slot', async () => {
   // Three tasks wait for `a`; the second slot is still free for an independent task.
   await detachedGate('b');
   await waitForStarted(['a', 'b']);
-  expect(server.app.scheduler.stats()).toEqual({ inFlight: 5, pending: 3, running: 2, waitingForDeps: 3, waitingForSlot: 0 });
+  expect(server.app.scheduler.stats()).toMatchObject({ inFlight: 5, pending: 3, running: 2, waitingForDeps: 3, waitingForSlot: 0 });
 
   gates.open('a'); // w1..w3 are ready, one slot is free
   await waitForStarted(['a', 'b', 'w1']);
@@ -87,7 +87,7 @@ test('a task waiting for its dependencies holds no slot', async () => {
   await waitForStarted(['a', 'b', 'w1', 'w2', 'w3']);
   gates.open('w2');
   gates.open('w3');
-  expect(await server.client.waitResult({ taskId: 'w3' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'opened w3' });
+  expect(await server.client.waitResult({ taskId: 'w3' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'opened w3', attempts: 1 });
   expect(gates.maxRunning).toBe(2);
   await waitForIdle();
 });
@@ -105,14 +105,14 @@ test('full queue: RESOURCE_EXHAUSTED "Too many tasks: " at once, blocking or det
     const err = await expectGrpcError(server.client.submitTask({ taskId: 'extra', method: 'sleep', args: [toAny(1)], detached }));
     expect(err.code).toBe(Status.RESOURCE_EXHAUSTED);
     expect(err.details).toMatch(/^Too many tasks: /);
-    expect(await server.client.getResult({ taskId: 'extra' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '' });
+    expect(await server.client.getResult({ taskId: 'extra' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
   }
   // Unknown-id and anonymous submissions are refused alike.
   const anonymous = await expectGrpcError(server.client.submitTask({ method: 'ping' }));
   expect(anonymous.code).toBe(Status.RESOURCE_EXHAUSTED);
   expect(Date.now() - began).toBeLessThan(3000);
   expect(store.statuses('extra')).toEqual([]);
-  expect(server.app.scheduler.stats()).toEqual({ inFlight: 3, pending: 2, running: 1, waitingForDeps: 0, waitingForSlot: 2 });
+  expect(server.app.scheduler.stats()).toMatchObject({ inFlight: 3, pending: 2, running: 1, waitingForDeps: 0, waitingForSlot: 2 });
 
   // Room again once the queue drains: the refused id is free.
   gates.open('running');
@@ -121,20 +121,24 @@ test('full queue: RESOURCE_EXHAUSTED "Too many tasks: " at once, blocking or det
   gates.open('q1');
   await waitForStarted(['running', 'q1', 'q2']);
   gates.open('q2');
-  expect(await server.client.waitResult({ taskId: 'extra' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'pong' });
+  expect(await server.client.waitResult({ taskId: 'extra' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'pong', attempts: 1 });
   await waitForIdle();
 });
 
-test('tasks waiting for dependencies take queue places too', async () => {
-  await start({ maxConcurrentTasks: 0, maxQueuedTasks: 2 });
+test('tasks waiting for dependencies have a bound of their own (--max-dependent-tasks); it never refuses independent work', async () => {
+  await start({ maxConcurrentTasks: 0, maxQueuedTasks: 1, maxDependentTasks: 2 });
   await detachedGate('dep');
   await waitForStarted(['dep']);
   await detachedGate('child1', ['dep']);
   await detachedGate('child2', ['dep']);
   const err = await expectGrpcError(server.client.submitTask({ taskId: 'child3', method: 'ping', deps: ['dep'] }));
   expect(err.code).toBe(Status.RESOURCE_EXHAUSTED);
-  expect(err.details).toMatch(/^Too many tasks: /);
+  expect(err.details).toBe('Too many tasks: 2 tasks are already waiting for their dependencies (limit 2, --max-dependent-tasks); retry later');
   expect(await statusOf('child3')).toBe(TaskResponse_Status.NOT_FOUND);
+  // Work without dependencies is still accepted, blocking and detached.
+  expect(await server.client.submitTask({ method: 'ping' })).toMatchObject({ status: TaskResponse_Status.SUCCESS, result: 'pong' });
+  expect(await server.client.submitTask({ taskId: 'free', method: 'ping', detached: true })).toMatchObject({ status: TaskResponse_Status.PENDING });
+  expect(server.app.scheduler.stats()).toMatchObject({ waitingForDeps: 2 });
 
   // Resubmitting an accepted id is idempotent, not a new queue entry.
   const again = await server.client.submitTask({ taskId: 'child1', method: 'gate', args: [toAny('child1')], deps: ['dep'], detached: true });
@@ -163,7 +167,7 @@ test('cancelling a task waiting for a slot: CANCELLED, never runs, frees its que
   expect(err.code).toBe(Status.CANCELLED);
   expect(err.details).toMatch(/^Task cancelled: b/);
   expect(await statusOf('b')).toBe(TaskResponse_Status.CANCELLED);
-  expect(server.app.scheduler.stats()).toEqual({ inFlight: 2, pending: 1, running: 1, waitingForDeps: 0, waitingForSlot: 1 });
+  expect(server.app.scheduler.stats()).toMatchObject({ inFlight: 2, pending: 1, running: 1, waitingForDeps: 0, waitingForSlot: 1 });
 
   await detachedGate('d'); // b's place is free again
   gates.open('a');
@@ -171,7 +175,7 @@ test('cancelling a task waiting for a slot: CANCELLED, never runs, frees its que
   gates.open('c');
   await waitForStarted(['a', 'c', 'd']);
   gates.open('d');
-  expect(await server.client.waitResult({ taskId: 'd' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'opened d' });
+  expect(await server.client.waitResult({ taskId: 'd' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'opened d', attempts: 1 });
   expect(store.statuses('b')).toEqual(['PENDING', 'CANCELLED']);
   expect(gates.started).not.toContain('b');
   await waitForIdle();
@@ -185,7 +189,7 @@ test('cancelling waiting and running tasks in any order keeps the slot count rig
   for (const name of ['t3', 't2', 't7']) expect((await server.client.cancelTask({ taskId: name })).cancelled).toBe(true);
   expect((await server.client.cancelTask({ taskId: 't0' })).cancelled).toBe(true); // running: its slot goes to t4
   await waitForStarted(['t0', 't1', 't4']);
-  expect(server.app.scheduler.stats()).toEqual({ inFlight: 4, pending: 2, running: 2, waitingForDeps: 0, waitingForSlot: 2 });
+  expect(server.app.scheduler.stats()).toMatchObject({ inFlight: 4, pending: 2, running: 2, waitingForDeps: 0, waitingForSlot: 2 });
   expect((await server.client.cancelTask({ taskId: 't5' })).cancelled).toBe(true);
   gates.open('t1');
   await waitForStarted(['t0', 't1', 't4', 't6']);
@@ -208,7 +212,7 @@ test('0 = unlimited: every task runs at once', async () => {
   const names = Array.from({ length: 20 }, (_, i) => `u${i}`);
   for (const name of names) await detachedGate(name);
   await waitFor('all 20 run', () => gates.running === 20);
-  expect(server.app.scheduler.stats()).toEqual({ inFlight: 20, pending: 0, running: 20, waitingForDeps: 0, waitingForSlot: 0 });
+  expect(server.app.scheduler.stats()).toMatchObject({ inFlight: 20, pending: 0, running: 20, waitingForDeps: 0, waitingForSlot: 0 });
   for (const name of names) gates.open(name);
   await waitForIdle();
 });

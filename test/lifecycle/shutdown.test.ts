@@ -40,13 +40,13 @@ test('draining: new submissions get UNAVAILABLE "Shutting down"; a running task 
     expect(err.code).toBe(Status.UNAVAILABLE);
     expect(err.details).toBe('Shutting down');
   }
-  expect(await server.client.getResult({ taskId: 'late' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '' });
-  expect(await server.client.getResult({ taskId: 'g' })).toEqual({ status: TaskResponse_Status.RUNNING, result: '' });
+  expect(await server.client.getResult({ taskId: 'late' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
+  expect(await server.client.getResult({ taskId: 'g' })).toEqual({ status: TaskResponse_Status.RUNNING, result: '', attempts: 1 });
   expect(closing.finished()).toBe(false);
 
   const opened = Date.now();
   gates.open('g');
-  expect(await running).toEqual({ taskId: 'g', status: TaskResponse_Status.SUCCESS, result: 'opened g' });
+  expect(await running).toEqual({ taskId: 'g', status: TaskResponse_Status.SUCCESS, result: 'opened g', attempts: 1 });
   await closing.done;
   // Done as soon as the last task finished, not at the end of the 60 s grace period.
   expect(Date.now() - opened).toBeLessThan(5000);

@@ -44,7 +44,7 @@ describe('event-loop stall watchdog (in process)', () => {
     // While it stalls, another caller's ping waits; it is answered afterwards.
     await new Promise((resolve) => setTimeout(resolve, 5));
     const ping = server.client.submitTask({ method: 'ping', args: [toAny('during')] });
-    expect(await stall).toEqual({ taskId: 'staller', status: TaskResponse_Status.SUCCESS, result: 'stalled 1000 ms' });
+    expect(await stall).toEqual({ taskId: 'staller', status: TaskResponse_Status.SUCCESS, result: 'stalled 1000 ms', attempts: 1 });
     expect((await ping).result).toBe('pong: during');
     const warnings = lines.filter((line) => line.level === 'warn' && /^event loop stalled for \d+ ms$/.test(line.message));
     expect(warnings.length).toBeGreaterThanOrEqual(1);

@@ -11,7 +11,7 @@ import { newRecord, withState, type TaskRecord } from '../../src/results/task-re
 const T0 = 1_764_000_000_000;
 
 function finished(taskId: string, result = 'ok', extra: Partial<TaskRecord> = {}): TaskRecord {
-  const pending = newRecord(taskId, { method: 'echo', deps: [], argsDigest: '[1,2]', injectDependencyResults: false }, T0);
+  const pending = newRecord(taskId, { method: 'echo', deps: [], argsDigest: '[1,2]', injectDependencyResults: false, retryKey: '' }, T0);
   return { ...withState(pending, 'SUCCESS', result, undefined, T0 + 1, T0 + 2), ...extra };
 }
 
@@ -23,7 +23,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  */
 function encodedSize(record: TaskRecord): number {
   if (UUID.test(record.taskId)) return 16 + encodedSize({ ...record, taskId: '' }) - 1;
-  const strings = [record.taskId, record.method, record.argsDigest, record.result, record.failure?.message ?? '', ...record.deps];
+  const attemptErrors = record.attemptErrors ? JSON.stringify(record.attemptErrors) : '';
+  const strings = [record.taskId, record.method, record.argsDigest, record.result, record.failure?.message ?? '', record.retryKey, attemptErrors, ...record.deps];
   return strings.reduce((sum, text) => {
     const bytes = Buffer.byteLength(text);
     return sum + bytes + (bytes < 0x80 ? 1 : bytes < 0x4000 ? 2 : 3);
@@ -41,6 +42,15 @@ describe('RecordLog', () => {
       { ...finished('times'), submittedAt: T0, startedAt: T0 - 1_500, finishedAt: T0 + 41 * 86_400_000 },
       finished('empty', ''),
       finished('long', 'r'.repeat(20_000)),
+      {
+        ...finished('retried'),
+        status: 'FAILED',
+        result: 'third',
+        failure: { code: StatusCode.INTERNAL, message: 'Task execution failed: third' },
+        retryKey: '3/100/1000/2',
+        attempts: 3,
+        attemptErrors: [{ attempt: 1, at: T0 + 5, error: 'first' }, { attempt: 2, at: T0 + 9, error: 'sécond 😀' }, { attempt: 3, at: T0 + 20, error: 'third' }],
+      },
     ];
     let bytes = 0;
     for (const record of records) {
@@ -49,7 +59,8 @@ describe('RecordLog', () => {
     }
     for (const record of records) expect(log.get(record.taskId, 0)).toEqual(record);
     expect(log.size).toBe(records.length);
-    expect(log.bytes).toBe(bytes);
+    expect(log.recordBytes).toBe(bytes);
+    expect(log.bytes).toBe(1 << 20); // one shared chunk holds them all
     expect(log.get('unknown', 0)).toBeUndefined();
   });
 
@@ -66,7 +77,7 @@ describe('RecordLog', () => {
     ];
     for (const id of ids) log.put(finished(id), Infinity);
     for (const id of ids) expect(log.get(id, 0)).toEqual(finished(id));
-    expect(log.bytes).toBe(ids.reduce((sum, id) => sum + encodedSize(finished(id)), 0));
+    expect(log.recordBytes).toBe(ids.reduce((sum, id) => sum + encodedSize(finished(id)), 0));
     expect(encodedSize(finished(ids[0]!))).toBe(encodedSize(finished(ids[1]!)) - 21);
     expect(log.get('0f8e2a9c-1b3d-4e5f-8a7b-9c0d1e2f3a4c', 0)).toBeUndefined();
     expect(log.delete(ids[0]!)).toBe(true);
@@ -81,7 +92,8 @@ describe('RecordLog', () => {
     expect(['r0', 'r1', 'r2', 'r3', 'r4'].map((id) => log.get(id, 0)?.taskId)).toEqual([undefined, undefined, 'r2', 'r3', 'r4']);
     while (log.evictOldest());
     expect(log.size).toBe(0);
-    expect(log.bytes).toBe(0);
+    expect(log.recordBytes).toBe(0);
+    expect(log.bytes).toBe(1 << 20); // the emptied chunk, kept for the next records
     // Usable again after emptying.
     log.put(finished('again'), Infinity);
     expect(log.get('again', 0)?.result).toBe('ok');
@@ -95,10 +107,10 @@ describe('RecordLog', () => {
     expect(log.delete('b')).toBe(false);
     expect(log.get('b', 0)).toBeUndefined();
     expect(log.size).toBe(2);
-    expect(log.bytes).toBe(3 * each);
+    expect(log.recordBytes).toBe(3 * each);
     // Evicting the oldest live record ('a') also passes the dead 'b'.
     expect(log.evictOldest()).toBe(true);
-    expect(log.bytes).toBe(each);
+    expect(log.recordBytes).toBe(each);
     expect(log.get('c', 0)?.taskId).toBe('c');
   });
 
@@ -125,9 +137,24 @@ describe('RecordLog', () => {
     expect(log.get('big', 0)).toEqual(big);
     expect(log.get('fill-39', 0)?.result).toBe('39'.repeat(50_000));
     expect(log.get('before', 0)?.result.length).toBe(700_000);
+    // Memory as allocated: the 3 MiB record's chunk is its exact size (not 3 bytes per character).
+    expect(log.bytes - log.recordBytes).toBeLessThan(1 << 20); // only chunk tails a record did not fit in
     while (log.evictOldest());
-    expect(log.bytes).toBe(0);
+    expect(log.recordBytes).toBe(0);
+    // What stays: the emptied newest chunk and one spare, for reuse.
+    expect(log.bytes).toBeLessThanOrEqual(2 << 20);
     expect(log.get('big', 0)).toBeUndefined();
+  });
+
+  test('a large record of wide characters is held in a chunk of its exact UTF-8 size, and counted as such', () => {
+    const log = new RecordLog();
+    const wide = finished('wide', '€'.repeat(1 << 20)); // 3 MiB of UTF-8, 1 Mi UTF-16 units
+    log.put(wide, Infinity);
+    expect(log.get('wide', 0)).toEqual(wide);
+    // The chunk: the header and each of the 7 strings with room for a 5-byte length (before: 3 bytes a unit).
+    const strings = [wide.taskId, wide.method, wide.argsDigest, wide.result, '', '', ''];
+    expect(log.bytes).toBe(48 + strings.reduce((sum, text) => sum + 5 + Buffer.byteLength(text), 0));
+    expect(log.bytes - log.recordBytes).toBeLessThan(32);
   });
 
   test('the index grows past its initial size and shrinks after a purge, keeping every record findable', () => {
@@ -195,7 +222,7 @@ test('any sequence of appends, deletes, evictions and purges behaves like a Map 
         expect(log.get(idOf(n), clock)).toEqual(entry && entry[1] > clock ? entry[0] : undefined);
       }
       while (log.evictOldest());
-      expect(log.bytes).toBe(0);
+      expect(log.recordBytes).toBe(0);
     }),
     { seed: 20261126, numRuns: 300 },
   );

@@ -50,7 +50,7 @@ test('B on replica 2 waits for A on replica 1 and reads its result', async () =>
   const started = Date.now();
   const b = await r[1]!.client.submitTask({ taskId: 'x-b', method: 'concat', args: [toAny('!')], deps: ['x-a'], injectDependencyResults: true });
   expect(Date.now() - started).toBeGreaterThanOrEqual(200);
-  expect(b).toEqual({ taskId: 'x-b', status: TaskResponse_Status.SUCCESS, result: 'slept 300 ms!' });
+  expect(b).toEqual({ taskId: 'x-b', status: TaskResponse_Status.SUCCESS, result: 'slept 300 ms!', attempts: 1 });
   // A dependency already finished elsewhere is read from the store at once.
   const c = await r[2]!.client.submitTask({ taskId: 'x-c', method: 'concat', args: [], deps: ['x-a', 'x-b'], injectDependencyResults: true });
   expect(c.result).toBe('slept 300 ms' + 'slept 300 ms!');
@@ -89,8 +89,8 @@ test('GetResult and WaitResult answer from any replica', async () => {
   const started = Date.now();
   const waited = await Promise.all(r.map((replica) => replica.client.waitResult({ taskId: 'w-a', timeoutMs: ms(5000) })));
   expect(Date.now() - started).toBeLessThan(2000);
-  for (const answer of waited) expect(answer).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 300 ms' });
-  expect(await r[1]!.client.getResult({ taskId: 'nobody' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '' });
+  for (const answer of waited) expect(answer).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 300 ms', attempts: 1 });
+  expect(await r[1]!.client.getResult({ taskId: 'nobody' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
   // A detached submit's server-assigned id is visible everywhere at once.
   const detached = await r[0]!.client.submitTask({ method: 'sleep', args: [toAny(100)], detached: true });
   expect((await r[1]!.client.getResult({ taskId: detached.taskId })).status).not.toBe(TaskResponse_Status.NOT_FOUND);
@@ -107,7 +107,7 @@ test('CancelTask on another replica stops the task where it runs', async () => {
   expect(err.code).toBe(Status.CANCELLED);
   expect(err.details).toBe('Task cancelled: c-a');
   for (const replica of r) {
-    expect(await replica.client.getResult({ taskId: 'c-a' })).toEqual({ status: TaskResponse_Status.CANCELLED, result: 'Task cancelled: c-a' });
+    expect(await replica.client.getResult({ taskId: 'c-a' })).toEqual({ status: TaskResponse_Status.CANCELLED, result: 'Task cancelled: c-a', attempts: 1 });
   }
   expect(await r[1]!.client.cancelTask({ taskId: 'c-a' })).toEqual({ cancelled: false, status: TaskResponse_Status.CANCELLED });
   expect(await r[1]!.client.cancelTask({ taskId: 'nobody' })).toEqual({ cancelled: false, status: TaskResponse_Status.NOT_FOUND });
@@ -116,7 +116,7 @@ test('CancelTask on another replica stops the task where it runs', async () => {
 test('idempotency across replicas: one id submitted to all three at once runs once, every caller gets its result', async () => {
   const ids = Array.from({ length: 40 }, (_, i) => `i-${i}`);
   const answers = await Promise.all(ids.flatMap((taskId) => r.map((replica) => replica.client.submitTask({ taskId, method: 'count_runs' }))));
-  for (const answer of answers) expect(answer).toEqual({ taskId: answer.taskId, status: TaskResponse_Status.SUCCESS, result: `ran ${answer.taskId}` });
+  for (const answer of answers) expect(answer).toEqual({ taskId: answer.taskId, status: TaskResponse_Status.SUCCESS, result: `ran ${answer.taskId}`, attempts: 1 });
   for (const taskId of ids) expect(runs.get(taskId)).toBe(1);
   // Detached duplicates too; and a different request under a taken id is ALREADY_EXISTS on any replica.
   const detached = await Promise.all(r.map((replica) => replica.client.submitTask({ taskId: 'i-detached', method: 'count_runs', detached: true })));

@@ -67,7 +67,7 @@ test('1,000-task DAG across three replicas: the sink and every node hold the rig
   const leaves = Array.from({ length: NODES }, (_, i) => i).filter((i) => !hasDependents.has(i));
   await r[1]!.client.submitTask({ taskId: 'sink', method: 'concat', args: [], deps: leaves.map((i) => `node-${i}`), injectDependencyResults: true, detached: true });
   const sink = await r[2]!.client.waitResult({ taskId: 'sink', timeoutMs: ms(30_000) });
-  expect(sink).toEqual({ status: TaskResponse_Status.SUCCESS, result: leaves.map((i) => String(expected[i])).join('') });
+  expect(sink).toEqual({ status: TaskResponse_Status.SUCCESS, result: leaves.map((i) => String(expected[i])).join(''), attempts: 1 });
   for (let i = 0; i < NODES; i++) {
     const answer = await r[(i + 1) % 3]!.client.getResult({ taskId: `node-${i}` });
     if (answer.status !== TaskResponse_Status.SUCCESS || answer.result !== String(expected[i])) {

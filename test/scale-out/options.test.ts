@@ -14,8 +14,8 @@ test('a Redis URL (with TLS and a password), a prefix and a lease', () => {
 });
 
 test('bad values are rejected with a message naming the flag', () => {
-  expect(() => parseCliOptions(['--store', 'redis.internal:6379'])).toThrow('--store must be memory or a Redis URL (redis://host:port, rediss://host:port), got "redis.internal:6379"');
-  expect(() => parseCliOptions(['--store', 'redis://'])).toThrow('--store must be memory or a Redis URL');
+  expect(() => parseCliOptions(['--store', 'redis.internal:6379'])).toThrow('--store must be memory, sqlite:<path> or a Redis URL (redis://host:port, rediss://host:port), got "redis.internal:6379"');
+  expect(() => parseCliOptions(['--store', 'redis://'])).toThrow('--store must be memory, sqlite:<path> or a Redis URL');
   expect(() => parseCliOptions(['--lease-ms', '50'])).toThrow('--lease-ms must be at least 100, got 50');
   expect(() => parseCliOptions(['--lease-ms', '-1'])).toThrow('--lease-ms must be a whole number ≥ 0, got -1');
 });

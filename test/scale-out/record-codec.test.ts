@@ -2,7 +2,7 @@
 import { decodeRecord, encodeRecord } from '../../src/results/redis-record-codec';
 import { newRecord, withState } from '../../src/results/task-record';
 
-const pending = newRecord('t"1', { method: 'concat', deps: ['a', 'b'], argsDigest: '[{"string":"x"}]', injectDependencyResults: true }, 1_764_000_000_123);
+const pending = newRecord('t"1', { method: 'concat', deps: ['a', 'b'], argsDigest: '[{"string":"x"}]', injectDependencyResults: true, retryKey: '' }, 1_764_000_000_123);
 
 test('every state round-trips, with the status letter the scripts read first', () => {
   const records = [

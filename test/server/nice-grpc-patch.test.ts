@@ -36,7 +36,7 @@ interface Seen {
 }
 
 function ok(result: string): TaskResponse {
-  return { taskId: '', status: TaskResponse_Status.SUCCESS, result };
+  return { taskId: '', status: TaskResponse_Status.SUCCESS, result, attempts: 1 };
 }
 
 interface Harness {
@@ -91,6 +91,7 @@ async function startHarness(middleware?: ServerMiddleware): Promise<Harness> {
     waitResult: unimplemented,
     cancelTask: unimplemented,
     listTasks: unimplemented,
+    listSubmittedTasks: unimplemented,
   };
   const base = createServer();
   const server = middleware ? base.use(middleware) : base;

@@ -14,12 +14,13 @@ const text = fc.oneof(
   fc.string({ unit: codeUnit, maxLength: 300 }),
   fc.string({ unit: 'grapheme-ascii', maxLength: 20_000 }),
 );
+const attempts = fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 0xffffffff }));
 const status = fc.constantFrom(...Object.values(TaskResponse_Status).filter((v): v is TaskResponse_Status => typeof v === 'number'));
 
 test('TaskResponse: same bytes as the generated encoder for any task id, status and result', () => {
   fc.assert(
-    fc.property(text, status, text, (taskId, st, result) => {
-      const message = { taskId, status: st, result };
+    fc.property(text, status, text, attempts, (taskId, st, result, n) => {
+      const message = { taskId, status: st, result, attempts: n };
       expect(hex(encodeTaskResponse(message))).toBe(hex(TaskResponse.encode(message).finish()));
     }),
     { numRuns: 500 },
@@ -28,8 +29,8 @@ test('TaskResponse: same bytes as the generated encoder for any task id, status 
 
 test('ResultResponse: same bytes as the generated encoder for any status and result', () => {
   fc.assert(
-    fc.property(status, text, (st, result) => {
-      const message = { status: st, result };
+    fc.property(status, text, attempts, (st, result, n) => {
+      const message = { status: st, result, attempts: n };
       expect(hex(encodeResultResponse(message))).toBe(hex(ResultResponse.encode(message).finish()));
     }),
     { numRuns: 500 },
@@ -38,12 +39,13 @@ test('ResultResponse: same bytes as the generated encoder for any status and res
 
 test('edge cases: empty fields, varint length boundaries, unexpected enum values', () => {
   const cases = [
-    { taskId: '', status: 0, result: '' },
-    { taskId: 'a', status: TaskResponse_Status.PENDING, result: '' },
-    ...[127, 128, 16_383, 16_384, 2_097_152].map((n) => ({ taskId: 't', status: TaskResponse_Status.SUCCESS, result: 'x'.repeat(n) })),
-    { taskId: 'é€😀', status: TaskResponse_Status.FAILED, result: '\ud800 lone \udfff' },
-    { taskId: 'neg', status: -1 as TaskResponse_Status, result: 'r' },
-    { taskId: 'big', status: 300 as TaskResponse_Status, result: 'r' },
+    { taskId: '', status: 0, result: '', attempts: 0 },
+    { taskId: 'a', status: TaskResponse_Status.PENDING, result: '', attempts: 0 },
+    ...[127, 128, 16_383, 16_384, 2_097_152].map((n) => ({ taskId: 't', status: TaskResponse_Status.SUCCESS, result: 'x'.repeat(n), attempts: 1 })),
+    ...[127, 128, 16_383, 16_384, 0xffffffff].map((n) => ({ taskId: 't', status: TaskResponse_Status.FAILED, result: 'r', attempts: n })),
+    { taskId: 'é€😀', status: TaskResponse_Status.FAILED, result: '\ud800 lone \udfff', attempts: 3 },
+    { taskId: 'neg', status: -1 as TaskResponse_Status, result: 'r', attempts: 1 },
+    { taskId: 'big', status: 300 as TaskResponse_Status, result: 'r', attempts: 1 },
   ];
   for (const message of cases) {
     expect(hex(encodeTaskResponse(message))).toBe(hex(TaskResponse.encode(message).finish()));
@@ -56,10 +58,10 @@ test('over gRPC: long non-ASCII results arrive intact through SubmitTask, GetRes
   try {
     const long = `ünï ${'€'.repeat(200)} 😀`;
     const submitted = await server.client.submitTask({ taskId: 'rr-1', method: 'concat', args: [toAny(long), toAny('!')] });
-    expect(submitted).toEqual({ taskId: 'rr-1', status: TaskResponse_Status.SUCCESS, result: `${long}!` });
-    expect(await server.client.getResult({ taskId: 'rr-1' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: `${long}!` });
-    expect(await server.client.waitResult({ taskId: 'rr-1' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: `${long}!` });
-    expect(await server.client.getResult({ taskId: 'no-such' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '' });
+    expect(submitted).toEqual({ taskId: 'rr-1', status: TaskResponse_Status.SUCCESS, result: `${long}!`, attempts: 1 });
+    expect(await server.client.getResult({ taskId: 'rr-1' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: `${long}!`, attempts: 1 });
+    expect(await server.client.waitResult({ taskId: 'rr-1' })).toEqual({ status: TaskResponse_Status.SUCCESS, result: `${long}!`, attempts: 1 });
+    expect(await server.client.getResult({ taskId: 'no-such' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
   } finally {
     await server.close();
   }

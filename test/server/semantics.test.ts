@@ -35,11 +35,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 test('an empty task_id gets a UUID that GetResult knows', async () => {
   const res = await server.client.submitTask({ method: 'add', args: [toAny(2), toAny(3)] });
   expect(res.taskId).toMatch(UUID);
-  expect(await server.client.getResult({ taskId: res.taskId })).toEqual({ status: TaskResponse_Status.SUCCESS, result: '5' });
+  expect(await server.client.getResult({ taskId: res.taskId })).toEqual({ status: TaskResponse_Status.SUCCESS, result: '5', attempts: 1 });
 });
 
 test('GetResult of an unknown id answers NOT_FOUND (OK response)', async () => {
-  expect(await server.client.getResult({ taskId: 'who-knows' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '' });
+  expect(await server.client.getResult({ taskId: 'who-knows' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
 });
 
 test('is_async is accepted and ignored', async () => {
@@ -51,7 +51,7 @@ describe('idempotency', () => {
   test('resubmitting a finished task returns the recorded outcome without running it again', async () => {
     const first = await server.client.submitTask({ taskId: 'idem-1', method: 'counted', args: [toAny(1)] });
     const again = await server.client.submitTask({ taskId: 'idem-1', method: 'counted', args: [toAny(1)], isAsync: true });
-    expect(first).toEqual({ taskId: 'idem-1', status: TaskResponse_Status.SUCCESS, result: 'run 1' });
+    expect(first).toEqual({ taskId: 'idem-1', status: TaskResponse_Status.SUCCESS, result: 'run 1', attempts: 1 });
     expect(again).toEqual(first);
     expect(runs.get('idem-1')).toBe(1);
   });
@@ -134,10 +134,10 @@ describe('dependencies', () => {
 describe('detached, WaitResult, CancelTask, timeouts', () => {
   test('detached answers PENDING at once, then the task runs in the background', async () => {
     const res = await server.client.submitTask({ taskId: 'bg', method: 'sleep', args: [toAny(100)], detached: true });
-    expect(res).toEqual({ taskId: 'bg', status: TaskResponse_Status.PENDING, result: '' });
+    expect(res).toEqual({ taskId: 'bg', status: TaskResponse_Status.PENDING, result: '', attempts: 0 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await server.client.getResult({ taskId: 'bg' })).status).toBe(TaskResponse_Status.RUNNING);
-    expect(await server.client.waitResult({ taskId: 'bg', timeoutMs: ms(5000) })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 100 ms' });
+    expect(await server.client.waitResult({ taskId: 'bg', timeoutMs: ms(5000) })).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 100 ms', attempts: 1 });
   });
 
   test('WaitResult answers with the current status at its timeout, and NOT_FOUND at once for unknown ids', async () => {
@@ -145,7 +145,7 @@ describe('detached, WaitResult, CancelTask, timeouts', () => {
     const started = Date.now();
     expect((await server.client.waitResult({ taskId: 'long-bg', timeoutMs: ms(100) })).status).toBe(TaskResponse_Status.RUNNING);
     expect(Date.now() - started).toBeGreaterThanOrEqual(90);
-    expect(await server.client.waitResult({ taskId: 'nobody', timeoutMs: ms(10000) })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '' });
+    expect(await server.client.waitResult({ taskId: 'nobody', timeoutMs: ms(10000) })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
     await server.client.cancelTask({ taskId: 'long-bg' });
   });
 
@@ -172,15 +172,25 @@ describe('detached, WaitResult, CancelTask, timeouts', () => {
     expect((await server.client.getResult({ taskId: 'overtime' })).status).toBe(TaskResponse_Status.FAILED);
   });
 
-  test('uint64 timeouts beyond a timer\'s range are capped, never wrapped to a short one', async () => {
+  test('uint64 timeouts over the server\'s maximum are refused naming the flag, never wrapped to a short one', async () => {
     // 2^32 + 5 has low bits 5: read carelessly it would be a 5 ms timeout. 2^64 - 1 is the largest value.
     const huge = [Long.fromBits(5, 1, true), Long.MAX_UNSIGNED_VALUE, Long.fromNumber(0x80000000, true)];
     for (const [i, timeout] of huge.entries()) {
-      const res = await server.client.submitTask({ taskId: `huge-timeout-${i}`, method: 'sleep', args: [toAny(30)], executionTimeoutMs: timeout, dependencyTimeoutMs: timeout });
-      expect(res).toEqual({ taskId: `huge-timeout-${i}`, status: TaskResponse_Status.SUCCESS, result: 'slept 30 ms' });
+      for (const field of ['executionTimeoutMs', 'dependencyTimeoutMs'] as const) {
+        const err = await expectGrpcError(server.client.submitTask({ taskId: `huge-timeout-${i}`, method: 'sleep', args: [toAny(30)], [field]: timeout }));
+        expect(err.code).toBe(Status.INVALID_ARGUMENT);
+        const name = field === 'executionTimeoutMs' ? 'execution_timeout_ms' : 'dependency_timeout_ms';
+        const flag = field === 'executionTimeoutMs' ? '--max-execution-timeout-ms' : '--max-dependency-timeout-ms';
+        expect(err.details).toBe(`Invalid arguments: ${name} ${timeout.toString()} is over the limit of 86400000 ms (${flag})`);
+      }
+      expect((await server.client.getResult({ taskId: `huge-timeout-${i}` })).status).toBe(TaskResponse_Status.NOT_FOUND);
     }
-    const polled = await server.client.waitResult({ taskId: 'huge-timeout-0', timeoutMs: Long.fromBits(5, 1, true) });
-    expect(polled).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 30 ms' });
+    // The maximum itself is accepted.
+    const day = Long.fromNumber(86_400_000, true);
+    const res = await server.client.submitTask({ taskId: 'day-timeout', method: 'sleep', args: [toAny(30)], executionTimeoutMs: day, dependencyTimeoutMs: day });
+    expect(res).toEqual({ taskId: 'day-timeout', status: TaskResponse_Status.SUCCESS, result: 'slept 30 ms', attempts: 1 });
+    const polled = await server.client.waitResult({ taskId: 'day-timeout', timeoutMs: Long.fromBits(5, 1, true) });
+    expect(polled).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 30 ms', attempts: 1 });
   });
 });
 

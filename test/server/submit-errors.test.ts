@@ -82,7 +82,7 @@ test('self-dependency: INVALID_ARGUMENT, and the id stays free', async () => {
   const err = await expectGrpcError(server.client.submitTask({ taskId: 'selfie', method: 'ping', deps: ['selfie'] }));
   expect(err.code).toBe(Status.INVALID_ARGUMENT);
   expect(err.details).toMatch(/^Invalid arguments: .*selfie.*itself/);
-  expect(await server.client.getResult({ taskId: 'selfie' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '' });
+  expect(await server.client.getResult({ taskId: 'selfie' })).toEqual({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
 });
 
 test('unknown dependency: FAILED_PRECONDITION "Missing dependency: <id>", request not recorded', async () => {
@@ -114,7 +114,7 @@ test('task throws: INTERNAL "Task execution failed: <message>", recorded FAILED 
   const err = await expectGrpcError(server.client.submitTask({ taskId: 'boom', method: 'fail', args: [toAny('boom')] }));
   expect(err.code).toBe(Status.INTERNAL);
   expect(err.details).toBe('Task execution failed: boom');
-  expect(await server.client.getResult({ taskId: 'boom' })).toEqual({ status: TaskResponse_Status.FAILED, result: 'boom' });
+  expect(await server.client.getResult({ taskId: 'boom' })).toEqual({ status: TaskResponse_Status.FAILED, result: 'boom', attempts: 1 });
 });
 
 test('task rejects its arguments: INVALID_ARGUMENT, recorded FAILED without the prefix', async () => {

@@ -38,6 +38,10 @@ const requestArb: fc.Arbitrary<TaskRequest> = fc.record({
   dependencyTimeoutMs: longArb,
   injectDependencyResults: fc.boolean(),
   executionTimeoutMs: longArb,
+  retryPolicy: fc.option(
+    fc.record({ maxAttempts: fc.nat(), initialBackoffMs: longArb, maxBackoffMs: longArb, backoffMultiplier: fc.double() }),
+    { nil: undefined },
+  ),
 });
 
 function outcome(decode: (bytes: Uint8Array) => TaskRequest, bytes: Uint8Array): { ok: TaskRequest } | { error: string } {

@@ -38,7 +38,7 @@ test('methodPath names the service as the proto does', () => {
 });
 
 test('a unary call answers the decoded message; a pre-framed body answers the same', async () => {
-  expect(TaskResponse.decode(await submit({ taskId: 'lean-add', method: 'add', args: [toAny(40), toAny(2)] }))).toEqual({ taskId: 'lean-add', status: TaskResponse_Status.SUCCESS, result: '42' });
+  expect(TaskResponse.decode(await submit({ taskId: 'lean-add', method: 'add', args: [toAny(40), toAny(2)] }))).toEqual({ taskId: 'lean-add', status: TaskResponse_Status.SUCCESS, result: '42', attempts: 1 });
   const frame = grpcFrame(TaskRequest.encode(TaskRequest.fromPartial({ method: 'add', args: [toAny(1), toAny(2)] })).finish());
   const answer = TaskResponse.decode(await client.unaryFramed(SUBMIT_TASK_PATH, frame));
   expect([answer.status, answer.result, answer.taskId.length > 0]).toEqual([TaskResponse_Status.SUCCESS, '3', true]);
@@ -48,7 +48,7 @@ test('detached submit, then WaitResult on the id read back', async () => {
   const submitted = TaskResponse.decode(await submit({ method: 'sleep', args: [toAny(20)], detached: true }));
   expect(submitted.status).toBe(TaskResponse_Status.PENDING);
   const waited = ResultResponse.decode(await client.unary(WAIT_RESULT_PATH, WaitResultRequest.encode({ taskId: submitted.taskId, timeoutMs: Long.UZERO }).finish()));
-  expect(waited).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 20 ms' });
+  expect(waited).toEqual({ status: TaskResponse_Status.SUCCESS, result: 'slept 20 ms', attempts: 1 });
 });
 
 test('a non-zero grpc-status rejects with its code and decoded message', async () => {
@@ -63,7 +63,7 @@ test('hundreds of concurrent calls on the one session each get their own answer'
   const answers = await Promise.all(
     Array.from({ length: 300 }, async (_, i) => TaskResponse.decode(await submit({ taskId: `lean-many-${i}`, method: 'add', args: [toAny(i), toAny(1)] }))),
   );
-  answers.forEach((answer, i) => expect(answer).toEqual({ taskId: `lean-many-${i}`, status: TaskResponse_Status.SUCCESS, result: String(i + 1) }));
+  answers.forEach((answer, i) => expect(answer).toEqual({ taskId: `lean-many-${i}`, status: TaskResponse_Status.SUCCESS, result: String(i + 1), attempts: 1 }));
 });
 
 test('a call after close rejects instead of hanging', async () => {

@@ -5,6 +5,7 @@ import type { ArgValue } from '../../args/arg-value';
 export interface PoolRequest {
   readonly name: string;
   readonly taskId: string;
+  readonly attempt: number;
   readonly args: readonly ArgValue[];
   readonly dependencyResults: ReadonlyArray<readonly [string, string]>;
 }
@@ -15,7 +16,7 @@ export interface PoolRequest {
  */
 export type PoolReply =
   | { readonly ok: true; readonly result: string }
-  | { readonly ok: false; readonly invalidArguments: boolean; readonly message: string };
+  | { readonly ok: false; readonly invalidArguments: boolean; readonly message: string; readonly permanent?: boolean };
 
 /** Settings a worker starts with (`workerData`). */
 export interface PoolWorkerData {

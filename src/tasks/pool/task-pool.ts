@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import type { ArgValue } from '../../args/arg-value';
-import { InvalidArgumentsError, TaskExecutionError } from '../../errors';
+import { InvalidArgumentsError, PermanentError, TaskExecutionError } from '../../errors';
 import type { TaskContext } from '../task-context';
 import type { PluginSnapshot } from '../../plugins/load-plugins';
 import type { PoolReply, PoolRequest, PoolWorkerData } from './pool-protocol';
@@ -49,7 +49,7 @@ export class TaskPool {
    */
   async run(name: string, args: readonly ArgValue[], ctx: TaskContext): Promise<string> {
     if (this.#closed) throw new TaskExecutionError('worker pool is closed');
-    const request: PoolRequest = { name, taskId: ctx.taskId, args, dependencyResults: [...ctx.dependencyResults] };
+    const request: PoolRequest = { name, taskId: ctx.taskId, attempt: ctx.attempt, args, dependencyResults: [...ctx.dependencyResults] };
     let reply: PoolReply;
     try {
       reply = await this.#pool().run(request, { signal: ctx.signal });
@@ -58,7 +58,8 @@ export class TaskPool {
       throw new TaskExecutionError(`worker thread died while running '${name}': ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     if (reply.ok) return reply.result;
-    throw reply.invalidArguments ? new InvalidArgumentsError(reply.message) : new TaskExecutionError(reply.message);
+    if (reply.invalidArguments) throw new InvalidArgumentsError(reply.message);
+    throw reply.permanent ? new PermanentError(reply.message) : new TaskExecutionError(reply.message);
   }
 
   /**

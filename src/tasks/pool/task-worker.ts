@@ -6,7 +6,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
-import { describeThrown, InvalidArgumentsError } from '../../errors';
+import { describeThrown, InvalidArgumentsError, PermanentError } from '../../errors';
 import { loadPlugin } from '../../plugins/load-plugins';
 import { registerBuiltinTasks } from '../builtins';
 import { loadTaskModule } from '../load-task-module';
@@ -69,6 +69,7 @@ export default function runPooledTask(request: PoolRequest): PoolReply {
   const ctx: TaskContext = {
     taskId: request.taskId,
     method: request.name,
+    attempt: request.attempt,
     dependencyResults: new Map(request.dependencyResults),
     signal: NEVER,
     onAbort: () => NEVER_UNSUBSCRIBE,
@@ -81,6 +82,7 @@ export default function runPooledTask(request: PoolRequest): PoolReply {
     return { ok: true, result };
   } catch (err) {
     if (err instanceof InvalidArgumentsError) return { ok: false, invalidArguments: true, message: err.detail };
+    if (err instanceof PermanentError) return { ok: false, invalidArguments: false, permanent: true, message: err.detail };
     return { ok: false, invalidArguments: false, message: describeThrown(err) };
   }
 }

@@ -1,0 +1,114 @@
+import { TooManyTasksError } from '../errors';
+
+/** The bounds on accepted, unfinished work (0 = unlimited). */
+export interface AdmissionLimits {
+  /** Most tasks waiting for a concurrency slot (`--max-queued-tasks`). */
+  readonly maxQueuedTasks: number;
+  /** Most tasks waiting for unfinished dependencies (`--max-dependent-tasks`). */
+  readonly maxDependentTasks: number;
+  /**
+   * Most bytes held by accepted, unfinished tasks — arguments, dependency lists, records — counted as
+   * {@link taskCharge} estimates them (`--max-unfinished-bytes`). Tasks waiting for dependencies may
+   * use at most half of it.
+   */
+  readonly maxUnfinishedBytes: number;
+}
+
+/**
+ * The heap a task holds while unfinished, in bytes: its decoded arguments and their canonical JSON
+ * (both kept until it finishes: the JSON is the idempotency digest's source, `ctx.argsJson`, and a
+ * durable store's copy), its dependency ids, and the fixed cost of its record, in-flight state and
+ * promise. Strings are counted at their real width: V8 keeps text with any character above U+00FF at
+ * two bytes per character. Checked against heap snapshots (see docs/decisions.md, "Admission").
+ */
+export function taskCharge(argsJson: string, deps: readonly string[], taskIdLength: number): number {
+  let width = 1;
+  // Only long texts are scanned: below this, the fixed cost dominates.
+  if (argsJson.length > 1024 && /[^\u0000-\u00ff]/.test(argsJson)) width = 2;
+  // The decoded values: their string data (the JSON's size bounds it) plus ~48 B per value (object,
+  // array slot), estimated from the JSON at one value per 12 characters or more.
+  let bytes = TASK_FIXED_BYTES + width * argsJson.length * 2 + Math.ceil(argsJson.length / 12) * 48 + 2 * taskIdLength;
+  for (let i = 0; i < deps.length; i++) bytes += 2 * deps[i]!.length + DEP_ENTRY_BYTES;
+  return bytes;
+}
+
+/** Record, in-flight task, promise and bookkeeping of one task (heap snapshot of 10,000 detached sleeps). */
+const TASK_FIXED_BYTES = 1_200;
+/** A dependency's share of the deps array, the waiting map and the identity check. */
+const DEP_ENTRY_BYTES = 120;
+
+/**
+ * Admission control: refuses a submission (RESOURCE_EXHAUSTED `Too many tasks: …`, naming the bound and
+ * its flag) when accepting it would pass a bound on unfinished work. Tasks waiting for dependencies,
+ * tasks waiting for a slot and tasks that can run now are bounded separately — the dependents have
+ * their own count bound and at most half of the byte bound — so a flood of dependents of a task that
+ * never finishes cannot refuse independent work.
+ */
+export class Admission {
+  readonly #limits: AdmissionLimits;
+  #dependents = 0;
+  #bytes = 0;
+  #dependentBytes = 0;
+
+  constructor(limits: AdmissionLimits) {
+    this.#limits = limits;
+  }
+
+  /** Tasks waiting for unfinished dependencies. */
+  get dependents(): number {
+    return this.#dependents;
+  }
+
+  /** Bytes charged by unfinished tasks. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Throws TooManyTasksError unless a task of `charge` bytes may be accepted; `waitsForDeps` when it
+   * has unfinished dependencies, `waitingForSlot` the tasks queued for a slot now (when every slot is
+   * taken, a new task would queue too).
+   */
+  check(charge: number, waitsForDeps: boolean, waitingForSlot: number, slotsFull: boolean): void {
+    const limits = this.#limits;
+    if (waitsForDeps) {
+      if (limits.maxDependentTasks > 0 && this.#dependents >= limits.maxDependentTasks) {
+        throw new TooManyTasksError(`${this.#dependents} tasks are already waiting for their dependencies (limit ${limits.maxDependentTasks}, --max-dependent-tasks); retry later`);
+      }
+      if (limits.maxUnfinishedBytes > 0 && this.#dependentBytes + charge > limits.maxUnfinishedBytes / 2) {
+        throw new TooManyTasksError(
+          `tasks waiting for their dependencies hold ${this.#dependentBytes} bytes; this one (${charge}) would pass half the limit of ${limits.maxUnfinishedBytes} bytes (--max-unfinished-bytes); retry later`,
+        );
+      }
+    } else if (slotsFull && limits.maxQueuedTasks > 0 && waitingForSlot >= limits.maxQueuedTasks) {
+      throw new TooManyTasksError(`${waitingForSlot} tasks are already waiting for a slot (limit ${limits.maxQueuedTasks}, --max-queued-tasks); retry later`);
+    }
+    if (limits.maxUnfinishedBytes > 0 && this.#bytes + charge > limits.maxUnfinishedBytes) {
+      throw new TooManyTasksError(
+        `unfinished tasks hold ${this.#bytes} bytes; this one (${charge}) would pass the limit of ${limits.maxUnfinishedBytes} bytes (--max-unfinished-bytes); retry later`,
+      );
+    }
+  }
+
+  /** Charges an accepted task. */
+  add(charge: number): void {
+    this.#bytes += charge;
+  }
+
+  /** An accepted task waits for unfinished dependencies (until {@link dependenciesDone}). */
+  waitingForDeps(charge: number): void {
+    this.#dependents++;
+    this.#dependentBytes += charge;
+  }
+
+  /** The task stopped waiting for its dependencies (still unfinished). */
+  dependenciesDone(charge: number): void {
+    this.#dependents--;
+    this.#dependentBytes -= charge;
+  }
+
+  /** The task finished (or was let go): its bytes are free. */
+  remove(charge: number): void {
+    this.#bytes -= charge;
+  }
+}

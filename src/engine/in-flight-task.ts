@@ -1,0 +1,88 @@
+import type { ArgValue } from '../args/arg-value';
+import type { TaskSchedulerError } from '../errors';
+import type { TaskRecord } from '../results/task-record';
+import type { RetryPolicy } from '../tasks/retry-policy';
+import type { TaskDefinition } from '../tasks/task-registry';
+import { TaskAbort } from './task-abort';
+
+/** A dependency as the scheduler saw it at acceptance: finished (its record) or still unfinished. */
+export type DependencyState = TaskRecord | InFlightTask;
+
+/** What a task needs to run, besides its record: fixed at acceptance (or at recovery). */
+export interface TaskRun {
+  readonly definition: TaskDefinition;
+  readonly args: readonly ArgValue[];
+  /** Canonical JSON of `args`, built once at acceptance (identity digest, `ctx.argsJson`, durable spec). */
+  readonly argsJson: string;
+  readonly deps: readonly string[];
+  /** 0: the scheduler's default. */
+  readonly dependencyTimeoutMs: number;
+  /** 0: the scheduler's default. */
+  readonly executionTimeoutMs: number;
+  readonly injectDependencyResults: boolean;
+  /** Undefined: one attempt. */
+  readonly retry: RetryPolicy | undefined;
+}
+
+/**
+ * A task accepted and not yet finished. Aborting it is {@link TaskAbort}'s (no AbortSignal unless one is
+ * read); its `done` promise is made on first use: a quick inline task that nobody waits for never needs
+ * either (the hot path stays lean).
+ *
+ * Each attempt (and each backoff wait between attempts) has an abort scope of its own, `current`: an
+ * execution timeout aborts one attempt, not the task. The first attempt's scope is the task itself, so
+ * a task that runs once allocates nothing more.
+ */
+export class InFlightTask extends TaskAbort {
+  record: TaskRecord;
+  readonly run: TaskRun;
+  /** Dependencies not known to have succeeded at acceptance (awaited before the first attempt). */
+  dependencies: Map<string, DependencyState> | undefined = undefined;
+  /** Abort scope of the running attempt or of the backoff wait before the next one. */
+  current: TaskAbort = this;
+  /** Set by the first terminal transition (or a release); later ones are ignored. */
+  finishing = false;
+  /** Holds a concurrency slot (released on finish or before a retry's wait). */
+  holdsSlot = false;
+  /** Counted in the scheduler's waiting-for-dependencies total. */
+  waitsForDeps = false;
+  /** False for a task whose only store write is its final record (see `completesNow` in the scheduler). */
+  stored = true;
+  /** Bytes charged to the admission bound while unfinished. */
+  charge = 0;
+  /** performance.now() when its latest attempt started: sub-millisecond run times for metrics. */
+  startedHr: number | undefined = undefined;
+  /**
+   * Set when the task was let go unfinished (shutdown with a durable store: it stays PENDING there and
+   * resumes at the next start): what its blocking callers are answered with.
+   */
+  released: TaskSchedulerError | undefined = undefined;
+  #done: Promise<TaskRecord> | undefined = undefined;
+  #resolve: ((record: TaskRecord) => void) | undefined = undefined;
+  #final: TaskRecord | undefined = undefined;
+
+  constructor(record: TaskRecord, run: TaskRun) {
+    super();
+    this.record = record;
+    this.run = run;
+  }
+
+  /** Resolves with the final record (or, once released, the record as it was left). */
+  get done(): Promise<TaskRecord> {
+    if (!this.#done) {
+      const final = this.#final;
+      this.#done = final ? Promise.resolve(final) : new Promise<TaskRecord>((resolve) => (this.#resolve = resolve));
+    }
+    return this.#done;
+  }
+
+  settle(record: TaskRecord): void {
+    this.#final = record;
+    this.#resolve?.(record);
+  }
+
+  /** Aborts the current attempt or backoff wait; returns what abort listeners threw. */
+  abortCurrent(reason: unknown): unknown[] {
+    return this.current.abort(reason);
+  }
+}

@@ -1,0 +1,62 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * The SQLite store's schema, versioned with `PRAGMA user_version`: migration i takes a database from
+ * version i to i + 1, in one transaction. A database written by a newer server (a version this one
+ * does not know) is refused rather than guessed at. `application_id` marks the file as ours, so a
+ * SQLite file of another program is refused too.
+ */
+
+/** `PRAGMA application_id` of our databases: 'TSCH'. */
+export const APPLICATION_ID = 0x54534348;
+
+/** Status codes of the `status` column (the record's JSON holds the names). */
+export const STATUS_CODES = { PENDING: 0, RUNNING: 1, SUCCESS: 2, FAILED: 3, CANCELLED: 4 } as const;
+
+const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
+  // 1: one row per task. `record` is the TaskRecord as JSON (with its spec while unfinished);
+  // `finished_at` is set on terminal rows only, which TTL and eviction walk oldest first;
+  // `bytes` is the record's UTF-8 size, for the --max-result-bytes bound without reading records.
+  (db) => {
+    db.exec(`
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY NOT NULL,
+        status INTEGER NOT NULL,
+        method TEXT NOT NULL,
+        submitted_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        bytes INTEGER NOT NULL,
+        record TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX tasks_finished ON tasks (finished_at, bytes) WHERE finished_at IS NOT NULL;
+      CREATE INDEX tasks_unfinished ON tasks (id) WHERE finished_at IS NULL;
+      CREATE INDEX tasks_submitted ON tasks (submitted_at);
+    `);
+  },
+];
+
+/** The schema version this server writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings `db` to {@link SCHEMA_VERSION}. Throws an Error saying why when the file is not ours or is
+ * newer than this server.
+ */
+export function migrate(db: Database): void {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (applicationId !== APPLICATION_ID) {
+    const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number };
+    if (applicationId !== 0 || tables.n > 0) throw new Error('it is a SQLite database of another program (not a task-scheduler store)');
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`it was written by a newer task-scheduler (schema version ${version}; this one knows up to ${SCHEMA_VERSION}): upgrade the server, or use another file`);
+  }
+  for (let next = version; next < SCHEMA_VERSION; next++) {
+    db.transaction(() => {
+      MIGRATIONS[next]!(db);
+      db.pragma(`user_version = ${next + 1}`);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+    })();
+  }
+}
