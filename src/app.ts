@@ -26,6 +26,7 @@ import { registerBuiltinTasks } from './tasks/builtins';
 import { loadTaskModule } from './tasks/load-task-module';
 import { defaultRegistry, TaskRegistry } from './tasks/task-registry';
 import { DEFAULT_MAX_ATTEMPTS } from './tasks/retry-policy';
+import { createTaskTracing } from './tracing/task-tracing';
 
 /** Settings of a Task Scheduler instance (the CLI maps its flags onto these). */
 export interface AppConfig {
@@ -100,6 +101,11 @@ export interface AppConfig {
   readonly dashboardAddr: string;
   /** Most recent tasks the dashboard keeps (bounded history). */
   readonly dashboardHistory: number;
+  /**
+   * OpenTelemetry tracing is on (the CLI registers the SDK first): spans for calls and tasks, and trace
+   * contexts kept on records. Off: none of it exists.
+   */
+  readonly tracing: boolean;
 }
 
 /** Defaults of {@link AppConfig} (SPEC §6). */
@@ -138,6 +144,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   leaseMs: DEFAULT_LEASE_MS,
   dashboardAddr: '',
   dashboardHistory: 10_000,
+  tracing: false,
 });
 
 /** What {@link buildApp} takes besides settings. */
@@ -259,7 +266,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   const metrics = config.metricsAddr ? createMetrics({ scheduler: () => scheduler!, results, pool }) : undefined;
   // Without a dashboard no history exists, and the scheduler gets no accepted/started events at all.
   const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory) : undefined;
-  const observer = combineObservers([metrics?.observer, history]);
+  const observer = combineObservers([metrics?.observer, history, config.tracing ? createTaskTracing() : undefined]);
   scheduler = createScheduler({
     registry,
     results,
@@ -271,6 +278,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     maxDependentTasks: config.maxDependentTasks,
     maxUnfinishedBytes: config.maxUnfinishedBytes,
     maxAttempts: config.maxAttempts,
+    traceTasks: config.tracing,
     ...(pool ? { pool } : {}),
     ...(observer ? { observer } : {}),
   });
@@ -298,6 +306,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     tls: config.tls,
     authTokens: config.authTokens,
     ...(metrics ? { onCall: metrics.countCall } : {}),
+    tracing: config.tracing,
   });
   const built: Scheduler = scheduler;
   let watchdog: StallWatchdog | undefined;

@@ -10,6 +10,17 @@ import { startConsole } from './interactive-console';
 import { parseCliOptions } from './options';
 import { isSharedResultStore } from '../results/shared-result-store';
 import { StoreOpenError } from '../results/sqlite-result-store';
+import { startTracing } from './tracing';
+
+/** This package's version (for the tracing resource). */
+function packageVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** The store for the ready line, without a password. */
 function describeStore(store: string): string {
@@ -31,6 +42,8 @@ async function main(argv: readonly string[]): Promise<void> {
   // A busy address is reported once, by us (below), not first by grpc-js on stderr.
   quietGrpcBindErrors();
 
+  // Tracing first: the logger adds the active span's ids to its lines.
+  const tracing = options.app.tracing ? startTracing(options.otlpEndpoint, packageVersion()) : undefined;
   const { logger, file, close: closeLogs } = createLogger({
     level: options.logLevel,
     dir: options.logDir,
@@ -38,6 +51,7 @@ async function main(argv: readonly string[]): Promise<void> {
     console: true,
     // With the interactive console on, stdout is its screen: logs go to stderr.
     consoleToStderr: options.console,
+    ...(tracing ? { activeSpan: () => tracing.activeSpan() } : {}),
   });
   let app: App;
   try {
@@ -66,6 +80,7 @@ async function main(argv: readonly string[]): Promise<void> {
     logger.info(`${signal} received: shutting down`, { graceMs: options.app.shutdownGraceMs });
     void app
       .close()
+      .then(() => tracing?.shutdown())
       .then(() => logger.info('server stopped'))
       .catch((err: unknown) => logger.error('error while shutting down', { err }))
       .finally(() => void closeLogs().finally(() => process.exit(0)));
@@ -96,6 +111,7 @@ async function main(argv: readonly string[]): Promise<void> {
     tasks: app.registry.size,
     plugins: app.plugins.list().map((plugin) => plugin.name),
     tls: options.app.tls ? (options.app.tls.caCert ? 'mtls' : 'tls') : 'off',
+    tracing: options.app.tracing ? 'otlp' : 'off',
     auth: options.app.authTokens.length > 0 ? 'bearer' : 'off',
     metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
     store: describeStore(options.app.store),

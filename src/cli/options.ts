@@ -4,10 +4,13 @@ import { DEFAULT_APP_CONFIG, type AppConfig } from '../app';
 import { LOG_LEVELS, type LogLevel } from '../logging/create-logger';
 import { parseListenAddress } from '../server/listen-address';
 import { packageVersion } from './package-version';
+import { tracingWanted } from './tracing';
 
 /** Everything the command line sets. */
 export interface CliOptions {
   readonly addr: string;
+  /** `--otlp-endpoint` (empty: the OTEL_* variables decide). */
+  readonly otlpEndpoint: string;
   readonly app: AppConfig;
   readonly logLevel: LogLevel;
   readonly logDir: string;
@@ -105,6 +108,12 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('lease-ms', { requiresArg: true, default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; its unfinished tasks become FAILED' })
     .option('dashboard-addr', { requiresArg: true, type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
     .option('dashboard-history', { requiresArg: true, default: d.dashboardHistory, describe: 'Most recent tasks the dashboard lists (bounded memory)' })
+    .option('otlp-endpoint', {
+      requiresArg: true,
+      type: 'string',
+      default: '',
+      describe: 'OpenTelemetry tracing: send spans over OTLP/HTTP to this collector (base URL, e.g. http://127.0.0.1:4318); also on with OTEL_EXPORTER_OTLP_ENDPOINT. Off by default',
+    })
     .option('cli', { alias: 'c', type: 'boolean', default: false, describe: 'Interactive console beside the server (help, list, plugins, load, unload, reload, exit)' })
     .option('log-level', { requiresArg: true, type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level (per-task lines are debug)' })
     .option('log-dir', { requiresArg: true, type: 'string', default: 'logs', describe: 'Directory for a timestamped JSON-lines log file per run; empty: no file' })
@@ -150,15 +159,24 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   const leaseMs = positiveInt('lease-ms')(parsed['lease-ms']);
   if (leaseMs < 100) throw new Error(`--lease-ms must be at least 100, got ${leaseMs}`);
   const dashboardAddr = serveAddress('dashboard-addr', parsed['dashboard-addr'] ?? '');
+  const otlpEndpoint = String(parsed['otlp-endpoint'] ?? '');
+  if (otlpEndpoint !== '' && !/^https?:\/\/[^/]/i.test(otlpEndpoint)) {
+    throw new Error(`--otlp-endpoint must be an http(s) URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318, got ${JSON.stringify(otlpEndpoint)}`);
+  }
   const dependencyTimeoutMs = positiveInt('dependency-timeout-ms')(parsed['dependency-timeout-ms']);
   const maxDependencyTimeoutMs = positiveInt('max-dependency-timeout-ms')(parsed['max-dependency-timeout-ms']);
   if (dependencyTimeoutMs > maxDependencyTimeoutMs) {
     throw new Error(`--dependency-timeout-ms ${dependencyTimeoutMs} is over --max-dependency-timeout-ms ${maxDependencyTimeoutMs}`);
   }
+  const executionTimeoutMs = nonNegativeInt('execution-timeout-ms')(parsed['execution-timeout-ms']);
+  const maxExecutionTimeoutMs = positiveInt('max-execution-timeout-ms')(parsed['max-execution-timeout-ms']);
+  if (executionTimeoutMs > maxExecutionTimeoutMs) {
+    throw new Error(`--execution-timeout-ms ${executionTimeoutMs} is over --max-execution-timeout-ms ${maxExecutionTimeoutMs}`);
+  }
   const app: AppConfig = {
     libraryDir: String(parsed['library-dir'] ?? ''),
     dependencyTimeoutMs,
-    executionTimeoutMs: nonNegativeInt('execution-timeout-ms')(parsed['execution-timeout-ms']),
+    executionTimeoutMs,
     resultTtlSecs: nonNegativeInt('result-ttl-secs')(parsed['result-ttl-secs']),
     maxResults: positiveInt('max-results')(parsed['max-results']),
     maxResultBytes: positiveInt('max-result-bytes')(parsed['max-result-bytes']),
@@ -175,7 +193,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     maxDependentTasks: nonNegativeInt('max-dependent-tasks')(parsed['max-dependent-tasks']),
     maxUnfinishedBytes: nonNegativeInt('max-unfinished-bytes')(parsed['max-unfinished-bytes']),
     maxDependencyTimeoutMs,
-    maxExecutionTimeoutMs: positiveInt('max-execution-timeout-ms')(parsed['max-execution-timeout-ms']),
+    maxExecutionTimeoutMs,
     maxAttempts: positiveInt('max-attempts')(parsed['max-attempts']),
     workerThreads: nonNegativeInt('worker-threads')(parsed['worker-threads']),
     workerMaxMemoryMb: nonNegativeInt('worker-max-memory-mb')(parsed['worker-max-memory-mb']),
@@ -190,10 +208,12 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     leaseMs,
     dashboardAddr,
     dashboardHistory: positiveInt('dashboard-history')(parsed['dashboard-history']),
+    tracing: tracingWanted(otlpEndpoint),
   };
   const logFile = parsed['log-file'];
   return {
     addr,
+    otlpEndpoint,
     app,
     logLevel: parsed['log-level'] as LogLevel,
     logDir: String(parsed['log-dir'] ?? ''),

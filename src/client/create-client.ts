@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { ChannelCredentials, createChannel, createClient, Metadata, type Channel, type ChannelOptions } from 'nice-grpc';
+import { ChannelCredentials, createChannel, createClientFactory, Metadata, type Channel, type ChannelOptions } from 'nice-grpc';
 import { TaskSchedulerDefinition, type TaskSchedulerClient } from '../../generated/taskscheduler/task_scheduler';
+import { propagateTraceContext } from './propagate-trace-context';
 
 /** How to reach a Task Scheduler. */
 export interface ClientOptions {
@@ -63,7 +64,8 @@ export function reverseDnsName(ip: string): string {
 
 /**
  * Connects a typed nice-grpc client (generated from proto/) to a Task Scheduler at `address`
- * (`host:port`): plaintext by default, TLS/mTLS and a bearer token when given.
+ * (`host:port`): plaintext by default, TLS/mTLS and a bearer token when given. The caller's active
+ * OpenTelemetry context, if any, is propagated (W3C trace context metadata).
  *
  * @example
  * const { client, close } = createTaskSchedulerClient('127.0.0.1:50051');
@@ -86,5 +88,7 @@ export function createTaskSchedulerClient(address: string, opts: ClientOptions =
   const channelOptions = byIp !== undefined ? { ...opts.channelOptions, 'grpc.ssl_target_name_override': reverseDnsName(byIp) } : opts.channelOptions ?? {};
   const channel = createChannel(address, credentials, channelOptions);
   const defaults = opts.token ? { '*': { metadata: Metadata({ authorization: `Bearer ${opts.token}` }) } } : {};
-  return { client: createClient(TaskSchedulerDefinition, channel, defaults), channel, close: () => channel.close() };
+  // The caller's active trace context travels with every call (a no-op without an OpenTelemetry SDK).
+  const client = createClientFactory().use(propagateTraceContext).create(TaskSchedulerDefinition, channel, defaults);
+  return { client, channel, close: () => channel.close() };
 }

@@ -15,27 +15,43 @@ export interface AdmissionLimits {
 }
 
 /**
- * The heap a task holds while unfinished, in bytes: its decoded arguments and their canonical JSON
- * (both kept until it finishes: the JSON is the idempotency digest's source, `ctx.argsJson`, and a
- * durable store's copy), its dependency ids, and the fixed cost of its record, in-flight state and
- * promise. Strings are counted at their real width: V8 keeps text with any character above U+00FF at
- * two bytes per character. Checked against heap snapshots (see docs/decisions.md, "Admission").
+ * The heap a task holds while unfinished, in bytes, estimated from what the engine has at hand without
+ * walking the values:
+ *
+ * - its decoded arguments and their canonical JSON (both kept until it finishes: the JSON is the
+ *   idempotency digest's source, `ctx.argsJson`, and a durable store's copy): the string data at the
+ *   JSON's length twice (two copies; the JSON's size bounds the decoded strings'), at the real width —
+ *   V8 keeps text with any character above U+00FF at two bytes per character — plus ~48 B per value
+ *   (object and array slot), estimated at one value per 12 characters of JSON or more;
+ * - the fixed cost of its record, in-flight state, promise and bookkeeping ({@link TASK_FIXED_BYTES}:
+ *   the costliest state of a task without dependencies is running);
+ * - with dependencies, the machinery of the wait (a map of the dependencies' states, an AbortSignal,
+ *   a timer: {@link DEPENDENT_FIXED_BYTES}) and per dependency its id twice (the request's string and,
+ *   for a finished dependency, the id in the record the store read back) at up to two bytes per
+ *   character, plus that record and the map entry ({@link DEP_ENTRY_BYTES}).
+ *
+ * Calibrated against heap measurements (`scripts/measure-task-charge.js`; docs/decisions.md,
+ * "Admission"): it overcounts long strings and bytes (up to ~3× and ~6×) so as never to undercount
+ * small values; deeply nested empty containers (a list of empty maps) remain undercounted.
  */
 export function taskCharge(argsJson: string, deps: readonly string[], taskIdLength: number): number {
   let width = 1;
   // Only long texts are scanned: below this, the fixed cost dominates.
   if (argsJson.length > 1024 && /[^\u0000-\u00ff]/.test(argsJson)) width = 2;
-  // The decoded values: their string data (the JSON's size bounds it) plus ~48 B per value (object,
-  // array slot), estimated from the JSON at one value per 12 characters or more.
   let bytes = TASK_FIXED_BYTES + width * argsJson.length * 2 + Math.ceil(argsJson.length / 12) * 48 + 2 * taskIdLength;
-  for (let i = 0; i < deps.length; i++) bytes += 2 * deps[i]!.length + DEP_ENTRY_BYTES;
+  if (deps.length > 0) {
+    bytes += DEPENDENT_FIXED_BYTES;
+    for (let i = 0; i < deps.length; i++) bytes += 4 * deps[i]!.length + DEP_ENTRY_BYTES;
+  }
   return bytes;
 }
 
-/** Record, in-flight task, promise and bookkeeping of one task (heap snapshot of 10,000 detached sleeps). */
-const TASK_FIXED_BYTES = 1_200;
-/** A dependency's share of the deps array, the waiting map and the identity check. */
-const DEP_ENTRY_BYTES = 120;
+/** Record, in-flight task, promises and bookkeeping of a task without dependencies (measured running: ~3.5 KB). */
+const TASK_FIXED_BYTES = 3_600;
+/** What waiting for dependencies adds: the states' map, an AbortSignal, the deadline's timer and promises (measured: ~4.7 KB in all). */
+const DEPENDENT_FIXED_BYTES = 1_200;
+/** A dependency's map entry and array slot, and a finished dependency's record as the store returned it (measured: ~340 B). */
+const DEP_ENTRY_BYTES = 360;
 
 /**
  * Admission control: refuses a submission (RESOURCE_EXHAUSTED `Too many tasks: …`, naming the bound and

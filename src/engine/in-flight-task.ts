@@ -50,7 +50,7 @@ export class InFlightTask extends TaskAbort {
   stored = true;
   /** Bytes charged to the admission bound while unfinished. */
   charge = 0;
-  /** performance.now() when its latest attempt started: sub-millisecond run times for metrics. */
+  /** performance.now() when its running attempt started (undefined while none runs): sub-millisecond run times for metrics. */
   startedHr: number | undefined = undefined;
   /**
    * Set when the task was let go unfinished (shutdown with a durable store: it stays PENDING there and

@@ -28,8 +28,13 @@ export interface SchedulerDeps {
   readonly maxUnfinishedBytes?: number;
   /** Largest `maxAttempts` a request's retry policy may ask for (default 100). */
   readonly maxAttempts?: number;
-  /** Told about task lifecycle events (metrics, dashboard). Must be quick and must not throw. */
+  /** Told about task lifecycle events (metrics, dashboard, tracing). Must be quick and must not throw. */
   readonly observer?: SchedulerObserver;
+  /**
+   * Keep trace contexts on records (tracing is on): a submission's own, else its first dependency's,
+   * so a workflow's tasks join one trace. Off: records carry none.
+   */
+  readonly traceTasks?: boolean;
 }
 
 /**
@@ -43,6 +48,11 @@ export interface SchedulerObserver {
    * canonical JSON of its decoded arguments, which the engine builds once per submission anyway.
    */
   taskAccepted?(record: TaskRecord, argsJson: string): void;
+  /**
+   * A task must wait before it can run: for unfinished dependencies (`ids`: which ones) — told at
+   * acceptance — or for a concurrency slot.
+   */
+  taskWaiting?(record: TaskRecord, on: 'dependencies' | 'slot', ids?: readonly string[]): void;
   /** A task took its slot and starts running (its RUNNING record). */
   taskStarted?(record: TaskRecord): void;
   /**
@@ -51,8 +61,9 @@ export interface SchedulerObserver {
    */
   taskRetrying?(record: TaskRecord): void;
   /**
-   * A task reached SUCCESS, FAILED or CANCELLED (its final record); `runMs` is how long it ran
-   * (high resolution), undefined if it never started.
+   * A task reached SUCCESS, FAILED or CANCELLED (its final record); `runMs` is how long its last
+   * attempt ran (high resolution), undefined when no attempt was running at the end: it never
+   * started, or it was cancelled while it waited for a retry.
    */
   taskFinished(record: TaskRecord, runMs: number | undefined): void;
 }
@@ -108,6 +119,8 @@ export interface SubmitRequest {
   readonly injectDependencyResults?: boolean;
   /** Overrides the method's registered retry policy; checked against `maxAttempts`. */
   readonly retryPolicy?: RetryPolicyInput | undefined;
+  /** The submitter's W3C trace context (`traceparent`, `\n`, `tracestate`); kept when tracing is on. */
+  readonly trace?: string | undefined;
 }
 
 /** The answer to a submission that did not fail. */

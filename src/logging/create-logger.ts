@@ -19,6 +19,11 @@ export interface LoggerOptions {
   readonly console: boolean;
   /** Console lines go to stderr (keeps stdout for the interactive console). */
   readonly consoleToStderr?: boolean;
+  /**
+   * With tracing on: the active span's ids, added to every line as `trace_id` and `span_id`, so a log
+   * line leads to its trace.
+   */
+  readonly activeSpan?: () => { readonly traceId: string; readonly spanId: string } | undefined;
 }
 
 /** The file a run logs to: `<dir>/task-scheduler-<ISO time>.log` unless `file` is given. */
@@ -88,7 +93,18 @@ export function createLogger(options: LoggerOptions): { logger: Logger; file: st
       }),
     );
   }
-  const logger = winston.createLogger({ level: options.level, transports, silent: transports.length === 0 });
+  const activeSpan = options.activeSpan;
+  const withSpanIds = activeSpan
+    ? winston.format((info) => {
+        const ids = activeSpan();
+        if (ids && info['trace_id'] === undefined) {
+          info['trace_id'] = ids.traceId;
+          info['span_id'] = ids.spanId;
+        }
+        return info;
+      })()
+    : undefined;
+  const logger = winston.createLogger({ level: options.level, transports, silent: transports.length === 0, ...(withSpanIds ? { format: withSpanIds } : {}) });
   const close = async (): Promise<void> => {
     if (!stream) return;
     const open = stream;

@@ -18,7 +18,7 @@ export interface MetricsSources {
 /** Prometheus metrics of one server: an engine observer, a call counter and an HTTP endpoint. */
 export interface Metrics {
   readonly registry: Registry;
-  /** Counts finished tasks by method and outcome, and their run time. */
+  /** Counts finished tasks by method and outcome, their run time, attempts and retries. */
   readonly observer: SchedulerObserver;
   /** Counts gRPC calls by RPC and status name. */
   readonly countCall: (rpc: string, code: string) => void;
@@ -28,9 +28,9 @@ export interface Metrics {
 }
 
 /**
- * Builds the metrics (prom-client): tasks by method and outcome, run-time histogram, running / waiting /
- * in-flight tasks, stored results, worker-pool use, gRPC calls by code, and Node's default process
- * metrics (event-loop delay among them). Gauges are read at scrape time: nothing on the hot path but a
+ * Builds the metrics (prom-client): tasks by method and outcome, attempts and retries by method,
+ * run-time histogram, running / waiting / in-flight tasks, stored results, worker-pool use, gRPC calls
+ * by code, and Node's default process metrics (event-loop delay among them). Gauges are read at scrape time: nothing on the hot path but a
  * counter and a histogram observation per task.
  */
 export function createMetrics(sources: MetricsSources): Metrics {
@@ -40,6 +40,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
   // Counters are tallied as plain numbers per call and copied into prom-client at scrape (see PairTally).
   const finished = tallyCounter(registry, 'task_scheduler_tasks_total', 'Finished tasks by method and outcome', ['method', 'status']);
   const callTally = tallyCounter(registry, 'task_scheduler_grpc_requests_total', 'gRPC calls by RPC and status code', ['rpc', 'code']);
+  const attempts = methodCounter(registry, 'task_scheduler_task_attempts_total', 'Attempts of tasks that ended (failed and retried, or final), by method');
+  const retries = methodCounter(registry, 'task_scheduler_task_retries_total', 'Retries scheduled after a failed attempt, by method');
   const duration = new Histogram({
     name: 'task_scheduler_task_duration_seconds',
     help: 'Run time of tasks that started (RUNNING to finished), by method',
@@ -75,7 +77,16 @@ export function createMetrics(sources: MetricsSources): Metrics {
     observer: {
       taskFinished(record: TaskRecord, runMs: number | undefined): void {
         finished.add(record.method, record.status);
-        if (runMs !== undefined) cached(durationChildren, record.method, () => duration.labels(record.method)).observe(runMs / 1000);
+        // runMs is set when an attempt was running at the finish (not for a task that never started, nor
+        // for one cancelled while it waited for a retry: that attempt was counted when it failed).
+        if (runMs !== undefined) {
+          cached(durationChildren, record.method, () => duration.labels(record.method)).observe(runMs / 1000);
+          countIn(attempts, record.method);
+        }
+      },
+      taskRetrying(record: TaskRecord): void {
+        countIn(attempts, record.method);
+        countIn(retries, record.method);
       },
     },
     countCall(rpc: string, code: string): void {
@@ -117,6 +128,29 @@ function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
     map.set(key, value);
   }
   return value;
+}
+
+/** Adds one to `method`'s count. */
+function countIn(counts: Map<string, { count: number }>, method: string): void {
+  const cell = counts.get(method);
+  if (cell === undefined) counts.set(method, { count: 1 });
+  else cell.count++;
+}
+
+/** A counter labelled by `method` whose values live in a plain map (as {@link PairTally}), read into prom-client at scrape. */
+function methodCounter(registry: Registry, name: string, help: string): Map<string, { count: number }> {
+  const counts = new Map<string, { count: number }>();
+  new Counter({
+    name,
+    help,
+    labelNames: ['method'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [method, cell] of counts) this.inc({ method }, cell.count);
+    },
+  });
+  return counts;
 }
 
 /** A counter with two labels whose values live in a {@link PairTally}, read into prom-client at scrape. */

@@ -18,7 +18,7 @@ export function recordFromJson(json: string): TaskRecord {
   const raw = JSON.parse(json) as {
     taskId: string; method: string; deps: unknown; argsDigest: string; injectDependencyResults: boolean;
     status: TaskStatus; result: string; failure?: TaskFailure; submittedAt: number; startedAt?: number; finishedAt?: number;
-    retryKey?: string; attempts?: number; attemptErrors?: unknown; runAfter?: number; spec?: TaskSpec;
+    retryKey?: string; attempts?: number; attemptErrors?: unknown; runAfter?: number; spec?: TaskSpec; trace?: string;
   };
   const deps = Array.isArray(raw.deps) ? (raw.deps as string[]) : [];
   const identity = { method: raw.method, deps, argsDigest: raw.argsDigest, injectDependencyResults: raw.injectDependencyResults, retryKey: raw.retryKey ?? '' };
@@ -27,6 +27,6 @@ export function recordFromJson(json: string): TaskRecord {
   const attempts = raw.attempts ?? (raw.startedAt !== undefined ? 1 : 0);
   const attemptErrors = Array.isArray(raw.attemptErrors) && raw.attemptErrors.length > 0 ? (raw.attemptErrors as AttemptError[]) : undefined;
   const spec = raw.spec ? { ...raw.spec, retry: raw.spec.retry ?? undefined } : undefined;
-  const base = newRecord(raw.taskId, identity, raw.submittedAt, spec);
+  const base = newRecord(raw.taskId, identity, raw.submittedAt, spec, typeof raw.trace === 'string' ? raw.trace : undefined);
   return withState(base, raw.status, raw.result, failure, raw.startedAt, raw.finishedAt, attempts, attemptErrors, raw.runAfter);
 }

@@ -31,7 +31,7 @@ const H_STARTED = 32; // f64: epoch ms, NaN when absent
 const H_FINISHED = 40; // f64: epoch ms, NaN when absent
 const HEADER_BYTES = 48;
 // Then: taskId (16 raw bytes with UUID_ID), method, argsDigest, result, failure message (empty without
-// failure), retryKey, attempt errors as JSON (empty without), deps...
+// failure), retryKey, attempt errors as JSON (empty without), trace context (empty without), deps...
 
 const STATUS_MASK = 7;
 const INJECT = 8;
@@ -178,16 +178,17 @@ export class RecordLog {
     const attemptErrors = record.attemptErrors ? JSON.stringify(record.attemptErrors) : '';
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit, 5-byte lengths); the exact size is
     // known once written. Measuring first would cost a native call per string.
-    let chars = record.taskId.length + record.method.length + record.argsDigest.length + record.result.length + message.length + record.retryKey.length + attemptErrors.length;
+    const trace = record.trace ?? '';
+    let chars = record.taskId.length + record.method.length + record.argsDigest.length + record.result.length + message.length + record.retryKey.length + attemptErrors.length + trace.length;
     for (let i = 0; i < deps.length; i++) chars += deps[i]!.length;
-    const worst = HEADER_BYTES + 3 * chars + 5 * (7 + deps.length);
+    const worst = HEADER_BYTES + 3 * chars + 5 * (8 + deps.length);
     let tail = this.#tail;
     if (tail === EMPTY || this.#chunkEnd[tail]! + worst > this.#chunks[tail]!.length) {
       // The worst case does not fit: measure the record (a native call per string, paid only here).
       // It may still fit the newest chunk; if not, it starts a new one — its own, of its exact size,
       // when larger than a shared chunk (sized for the worst case it would hold up to 3 times the
       // memory the byte bound counts).
-      const exact = exactSize(record, message, attemptErrors);
+      const exact = exactSize(record, message, attemptErrors, trace);
       if (tail === EMPTY || this.#chunkEnd[tail]! + exact > this.#chunks[tail]!.length) tail = this.#newChunk(exact);
     }
     const buf = this.#chunks[tail]!;
@@ -210,6 +211,7 @@ export class RecordLog {
     at = writeString(buf, at, message);
     at = writeString(buf, at, record.retryKey);
     at = writeString(buf, at, attemptErrors);
+    at = writeString(buf, at, trace);
     for (let i = 0; i < deps.length; i++) at = writeString(buf, at, deps[i]!);
     const size = at - offset;
     buf.writeUInt32LE(size, offset + H_LENGTH);
@@ -351,6 +353,7 @@ export class RecordLog {
     const message = reader.next();
     const retryKey = reader.next();
     const attemptErrors = reader.next();
+    const trace = reader.next();
     const depCount = buf.readUInt32LE(offset + H_DEPS);
     let deps = NO_DEPS;
     if (depCount > 0) {
@@ -379,6 +382,7 @@ export class RecordLog {
       attemptErrors: attemptErrors === '' ? undefined : (JSON.parse(attemptErrors) as AttemptError[]),
       runAfter: undefined,
       spec: undefined,
+      trace: trace === '' ? undefined : trace,
     };
   }
 
@@ -516,8 +520,8 @@ function readUuid(buf: Buffer, at: number): string {
 }
 
 /** The exact encoded size of a record (for large ones, which get a chunk of their own). */
-function exactSize(record: TaskRecord, message: string, attemptErrors: string): number {
-  const strings = [record.taskId, record.method, record.argsDigest, record.result, message, record.retryKey, attemptErrors, ...record.deps];
+function exactSize(record: TaskRecord, message: string, attemptErrors: string, trace: string): number {
+  const strings = [record.taskId, record.method, record.argsDigest, record.result, message, record.retryKey, attemptErrors, trace, ...record.deps];
   let size = HEADER_BYTES;
   for (const text of strings) size += 5 + Buffer.byteLength(text, 'utf8');
   return size;

@@ -77,6 +77,12 @@ export interface TaskRecord {
   readonly runAfter: number | undefined;
   /** Present on unfinished records of durable stores; see {@link TaskSpec}. */
   readonly spec: TaskSpec | undefined;
+  /**
+   * The W3C trace context the task's spans join (`traceparent`, then `\n` and `tracestate` when there
+   * is one): its submitter's, kept so that a retry, a recovery after a restart, a replica that takes
+   * it over and its dependents join the same trace. Undefined without tracing.
+   */
+  readonly trace: string | undefined;
 }
 
 /** The identity fields of a record (what idempotency compares). */
@@ -87,7 +93,7 @@ export type TaskIdentity = Pick<TaskRecord, 'method' | 'deps' | 'argsDigest' | '
 // them may sit in the store.
 
 /** A new PENDING record; `spec` for durable stores. */
-export function newRecord(taskId: string, identity: TaskIdentity, submittedAt: number, spec?: TaskSpec): TaskRecord {
+export function newRecord(taskId: string, identity: TaskIdentity, submittedAt: number, spec?: TaskSpec, trace?: string): TaskRecord {
   return {
     taskId,
     method: identity.method,
@@ -105,6 +111,7 @@ export function newRecord(taskId: string, identity: TaskIdentity, submittedAt: n
     attemptErrors: undefined,
     runAfter: undefined,
     spec,
+    trace,
   };
 }
 
@@ -141,6 +148,7 @@ export function withState(
     attemptErrors,
     runAfter: finished ? undefined : runAfter,
     spec: finished ? undefined : record.spec,
+    trace: record.trace,
   };
 }
 
@@ -149,9 +157,18 @@ export function startedAttempt(record: TaskRecord, startedAt: number): TaskRecor
   return withState(record, 'RUNNING', '', undefined, startedAt, undefined, record.attempts + 1);
 }
 
+/** `text` cut to at most `max` characters, `…` included, never inside a surrogate pair. */
+function clipText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // a high surrogate whose pair would be cut off
+  return `${text.slice(0, end)}…`;
+}
+
 /** `record`'s errors with `error` of its latest attempt added (the oldest dropped beyond the bound). */
 export function withAttemptError(record: TaskRecord, error: string, at: number): readonly AttemptError[] {
-  const entry: AttemptError = { attempt: record.attempts, at, error: error.length > MAX_ATTEMPT_ERROR_CHARS ? `${error.slice(0, MAX_ATTEMPT_ERROR_CHARS)}…` : error };
+  const entry: AttemptError = { attempt: record.attempts, at, error: clipText(error, MAX_ATTEMPT_ERROR_CHARS) };
   const before = record.attemptErrors ?? [];
   return [...(before.length >= MAX_ATTEMPT_ERRORS ? before.slice(before.length - MAX_ATTEMPT_ERRORS + 1) : before), entry];
 }

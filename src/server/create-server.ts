@@ -14,6 +14,8 @@ import { TaskSchedulerServiceDefinition } from './result-responses';
 import { createTaskSchedulerService } from './task-scheduler-service';
 import { FastTaskRequest } from './task-request-codec';
 import { serverCredentials, type TlsFiles } from './tls';
+import { traceCalls } from '../tracing/trace-calls';
+import { traceOf } from '../tracing/trace-context';
 
 /** What the gRPC server is built from. */
 export interface ServerDeps {
@@ -33,6 +35,8 @@ export interface ServerDeps {
   readonly authTokens?: readonly string[];
   /** Told about every TaskScheduler call's outcome (metrics). */
   readonly onCall?: CallListener;
+  /** OpenTelemetry tracing is on: server spans per call, and submissions keep the caller's context. */
+  readonly tracing?: boolean;
 }
 
 /** A built, not yet listening, gRPC server. */
@@ -43,6 +47,11 @@ export interface TaskSchedulerServer {
   close(graceMs?: number): Promise<void>;
   /** The underlying nice-grpc server. */
   readonly raw: Server;
+}
+
+/** The implementation wrapped in server spans when tracing is on, as it is otherwise. */
+function tracedIf<T extends object>(tracing: boolean, implementation: T): T {
+  return tracing ? traceCalls(TaskSchedulerDefinition.fullName, implementation) : implementation;
 }
 
 /** Fully-qualified services this server exposes (and describes through reflection). */
@@ -83,7 +92,7 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
         submitTask: { ...TaskSchedulerServiceDefinition.methods.submitTask, requestType: FastTaskRequest },
       },
     },
-    mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService(deps), deps.logger.child({ component: 'grpc' }), deps.onCall),
+    tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: traceOf } : {}) }), deps.logger.child({ component: 'grpc' }), deps.onCall)),
   );
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
   addReflection(server, SERVED_SERVICES);

@@ -31,6 +31,8 @@ export interface TaskSchedulerServiceDeps {
   readonly decodeLimits: DecodeLimits;
   /** Default {@link DEFAULT_REQUEST_LIMITS}. */
   readonly requestLimits?: RequestLimits;
+  /** With tracing on: the trace context of the call being served (kept on the task's record). */
+  readonly traceOfCall?: () => string | undefined;
 }
 
 const TO_PROTO: Record<TaskStatus, TaskResponse_Status> = {
@@ -78,7 +80,7 @@ function resultOf(record: TaskRecord | undefined): ResultResponse {
  * purpose — errors are thrown as domain errors and become statuses in `errorMiddleware`.
  */
 export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): TaskSchedulerServiceImplementation<CallContext> {
-  const { scheduler, registry, decodeLimits } = deps;
+  const { scheduler, registry, decodeLimits, traceOfCall } = deps;
   const { maxArgs, maxDeps, maxTaskIdLength, maxDependencyTimeoutMs, maxExecutionTimeoutMs } = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
   return {
     async submitTask(request: TaskRequest): Promise<TaskResponse> {
@@ -103,6 +105,7 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
         executionTimeoutMs,
         injectDependencyResults: request.injectDependencyResults,
         retryPolicy: retryPolicyOf(request.retryPolicy),
+        trace: traceOfCall?.(),
       });
       return { taskId: outcome.taskId, status: TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
     },

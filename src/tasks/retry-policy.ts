@@ -44,25 +44,33 @@ export const MAX_BACKOFF_MULTIPLIER = 100;
  * `maxAttempts` over `limit`).
  */
 export function normalizeRetryPolicy(input: RetryPolicyInput, limit: number, field = 'retry_policy'): RetryPolicy {
-  const maxAttempts = input.maxAttempts || 1;
+  const maxAttempts = orDefault(input.maxAttempts, 1);
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
     throw new InvalidArgumentsError(`${field}.max_attempts must be a whole number ≥ 1, got ${maxAttempts}`);
   }
   if (maxAttempts > limit) {
     throw new InvalidArgumentsError(`${field}.max_attempts ${maxAttempts} is over the limit of ${limit} (--max-attempts)`);
   }
-  const initialBackoffMs = input.initialBackoffMs || DEFAULT_RETRY_BACKOFF.initialBackoffMs;
+  const initialBackoffMs = orDefault(input.initialBackoffMs, DEFAULT_RETRY_BACKOFF.initialBackoffMs);
   checkMs(initialBackoffMs, `${field}.initial_backoff_ms`);
-  const maxBackoffMs = input.maxBackoffMs || Math.max(DEFAULT_RETRY_BACKOFF.maxBackoffMs, initialBackoffMs);
+  const maxBackoffMs = orDefault(input.maxBackoffMs, Math.max(DEFAULT_RETRY_BACKOFF.maxBackoffMs, initialBackoffMs));
   checkMs(maxBackoffMs, `${field}.max_backoff_ms`);
   if (maxBackoffMs < initialBackoffMs) {
     throw new InvalidArgumentsError(`${field}.max_backoff_ms ${maxBackoffMs} is below initial_backoff_ms ${initialBackoffMs}`);
   }
-  const backoffMultiplier = input.backoffMultiplier || DEFAULT_RETRY_BACKOFF.backoffMultiplier;
+  const backoffMultiplier = orDefault(input.backoffMultiplier, DEFAULT_RETRY_BACKOFF.backoffMultiplier);
   if (!Number.isFinite(backoffMultiplier) || backoffMultiplier < 1 || backoffMultiplier > MAX_BACKOFF_MULTIPLIER) {
     throw new InvalidArgumentsError(`${field}.backoff_multiplier must be between 1 and ${MAX_BACKOFF_MULTIPLIER} (0 = default ${DEFAULT_RETRY_BACKOFF.backoffMultiplier}), got ${backoffMultiplier}`);
   }
   return Object.freeze({ maxAttempts, initialBackoffMs, maxBackoffMs, backoffMultiplier });
+}
+
+/**
+ * `value`, or `fallback` when it is 0 or absent. Not `value || fallback`: NaN is falsy too, and a NaN
+ * (a double on the wire, or a computed option) must be refused, not silently replaced by the default.
+ */
+function orDefault(value: number | undefined, fallback: number): number {
+  return value === undefined || value === 0 ? fallback : value;
 }
 
 function checkMs(value: number, field: string): void {

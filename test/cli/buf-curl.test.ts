@@ -49,6 +49,18 @@ test('errors come back as gRPC statuses', async () => {
   expect(JSON.parse(res.stdout || res.stderr)).toEqual({ code: 'not_found', message: 'Method not found: nope' });
 });
 
+test("the README's retry_policy example: three attempts, the last one's error, attempts in GetResult", async () => {
+  const res = await bufCurl('SubmitTask', {
+    task_id: 'curl-retry',
+    method: 'fail',
+    args: [{ '@type': 'type.googleapis.com/google.protobuf.StringValue', value: 'flaky' }],
+    retry_policy: { max_attempts: 3, initial_backoff_ms: 200, max_backoff_ms: 1000, backoff_multiplier: 2 },
+  });
+  expect(res.status).not.toBe(0);
+  expect(JSON.parse(res.stdout || res.stderr)).toEqual({ code: 'internal', message: 'Task execution failed: flaky' });
+  expect(JSON.parse((await bufCurl('GetResult', { task_id: 'curl-retry' })).stdout)).toEqual({ status: 'FAILED', result: 'flaky', attempts: 3 });
+});
+
 describe("the README's buf curl lines for a server with tokens", () => {
   let authed: TestServer;
   beforeAll(async () => {

@@ -148,6 +148,7 @@ describe('server reflection through buf curl, no proto files', () => {
       'grpc.health.v1.Health/Watch',
       'taskscheduler.TaskScheduler/CancelTask',
       'taskscheduler.TaskScheduler/GetResult',
+      'taskscheduler.TaskScheduler/ListSubmittedTasks',
       'taskscheduler.TaskScheduler/ListTasks',
       'taskscheduler.TaskScheduler/SubmitTask',
       'taskscheduler.TaskScheduler/WaitResult',

@@ -24,7 +24,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 function encodedSize(record: TaskRecord): number {
   if (UUID.test(record.taskId)) return 16 + encodedSize({ ...record, taskId: '' }) - 1;
   const attemptErrors = record.attemptErrors ? JSON.stringify(record.attemptErrors) : '';
-  const strings = [record.taskId, record.method, record.argsDigest, record.result, record.failure?.message ?? '', record.retryKey, attemptErrors, ...record.deps];
+  const strings = [record.taskId, record.method, record.argsDigest, record.result, record.failure?.message ?? '', record.retryKey, attemptErrors, record.trace ?? '', ...record.deps];
   return strings.reduce((sum, text) => {
     const bytes = Buffer.byteLength(text);
     return sum + bytes + (bytes < 0x80 ? 1 : bytes < 0x4000 ? 2 : 3);
@@ -50,6 +50,7 @@ describe('RecordLog', () => {
         retryKey: '3/100/1000/2',
         attempts: 3,
         attemptErrors: [{ attempt: 1, at: T0 + 5, error: 'first' }, { attempt: 2, at: T0 + 9, error: 'sécond 😀' }, { attempt: 3, at: T0 + 20, error: 'third' }],
+        trace: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\nvendor=opaque',
       },
     ];
     let bytes = 0;
@@ -151,8 +152,8 @@ describe('RecordLog', () => {
     const wide = finished('wide', '€'.repeat(1 << 20)); // 3 MiB of UTF-8, 1 Mi UTF-16 units
     log.put(wide, Infinity);
     expect(log.get('wide', 0)).toEqual(wide);
-    // The chunk: the header and each of the 7 strings with room for a 5-byte length (before: 3 bytes a unit).
-    const strings = [wide.taskId, wide.method, wide.argsDigest, wide.result, '', '', ''];
+    // The chunk: the header and each of the 8 strings with room for a 5-byte length (before: 3 bytes a unit).
+    const strings = [wide.taskId, wide.method, wide.argsDigest, wide.result, '', '', '', ''];
     expect(log.bytes).toBe(48 + strings.reduce((sum, text) => sum + 5 + Buffer.byteLength(text), 0));
     expect(log.bytes - log.recordBytes).toBeLessThan(32);
   });

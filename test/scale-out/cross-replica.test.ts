@@ -57,7 +57,8 @@ test('B on replica 2 waits for A on replica 1 and reads its result', async () =>
 });
 
 test('a dependency failing on another replica fails its dependents; an unknown one is missing at once', async () => {
-  await r[0]!.client.submitTask({ taskId: 'f-a', method: 'sleep', args: [toAny(150)], detached: true });
+  // Long enough that the cancel below always comes first, however loaded the machine.
+  await r[0]!.client.submitTask({ taskId: 'f-a', method: 'sleep', args: [toAny(5_000)], detached: true });
   const waiting = expectGrpcError(r[1]!.client.submitTask({ taskId: 'f-b', method: 'ping', deps: ['f-a'] }));
   await sleep(30);
   await r[2]!.client.cancelTask({ taskId: 'f-a' });

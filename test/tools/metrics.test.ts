@@ -3,6 +3,7 @@
  * the run-time histogram, gRPC calls by code, scrape-time gauges, Node's default metrics, and 404s.
  */
 import { createServer } from 'node:net';
+import Long from 'long';
 import { toAny } from '../../src/args/encode-arg';
 import { createTaskSchedulerClient } from '../../src/client/create-client';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
@@ -183,6 +184,55 @@ describe('an in-process server with metricsAddr', () => {
       expect(await res.text()).toBe('Not found: metrics are at GET /metrics\n');
     }
     expect((await fetch(`http://${metrics}/metrics?x=1`)).status).toBe(200);
+  });
+});
+
+describe('attempts and retries (metrics and the dashboard on: both observe the engine)', () => {
+  let server: TestServer;
+  let metrics: string;
+  beforeAll(async () => {
+    server = await startTestServer({ metricsAddr: '127.0.0.1:0', dashboardAddr: '127.0.0.1:0', libraryDir: 'test/fixtures/retry-plugins', workerThreads: 0 });
+    metrics = server.metricsAddress!;
+  });
+  afterAll(() => server.close());
+
+  const policy = (maxAttempts: number, initialBackoffMs: number) => ({ maxAttempts, initialBackoffMs: Long.fromNumber(initialBackoffMs, true) });
+
+  test('every attempt that ended is counted (at each retry and at the finish), and every retry scheduled', async () => {
+    const { client } = server;
+    // Fails three times (two retries); succeeds on its second attempt (a plugin's registration default).
+    expect((await expectGrpcError(client.submitTask({ method: 'fail', args: [toAny('boom')], retryPolicy: policy(3, 10) }))).details).toBe('Task execution failed: boom');
+    expect(await client.submitTask({ taskId: 'm-flaky', method: 'retries::flaky_default', args: [toAny(1)] })).toMatchObject({ result: 'ok on attempt 2', attempts: 2 });
+    // One attempt each: a success, and invalid arguments (never retried).
+    expect((await client.submitTask({ method: 'add', args: [toAny(1), toAny(2)] })).result).toBe('3');
+    expect((await expectGrpcError(client.submitTask({ method: 'add', args: [toAny('x')], retryPolicy: policy(3, 10) }))).code).toBe(Status.INVALID_ARGUMENT);
+    // Cancelled while it waits for its retry: its one attempt was counted with the retry, not again.
+    await client.submitTask({ taskId: 'm-waits', method: 'retries::always_fails', retryPolicy: policy(3, 60_000), detached: true });
+    await eventually(metrics, (samples) => expect(valueOf(samples, 'task_scheduler_task_retries_total', { method: 'retries::always_fails' })).toBe(1));
+    expect(await client.cancelTask({ taskId: 'm-waits' })).toEqual({ cancelled: true, status: TaskResponse_Status.CANCELLED });
+    // Never started (cancelled while its dependency runs): no attempt; the running sleep cancelled: one.
+    await client.submitTask({ taskId: 'm-dep', method: 'sleep', args: [toAny(60_000)], detached: true, retryPolicy: policy(3, 10) });
+    await client.submitTask({ taskId: 'm-child', method: 'ping', deps: ['m-dep'], detached: true });
+    await eventually(metrics, (samples) => expect(valueOf(samples, 'task_scheduler_tasks_running')).toBe(1));
+    expect((await client.cancelTask({ taskId: 'm-child' })).cancelled).toBe(true);
+    expect((await client.cancelTask({ taskId: 'm-dep' })).cancelled).toBe(true);
+
+    const { text, samples } = await scrape(metrics);
+    expect(text).toContain('# HELP task_scheduler_task_attempts_total Attempts of tasks that ended (failed and retried, or final), by method');
+    expect(text).toContain('# TYPE task_scheduler_task_retries_total counter');
+    const attempts = (method: string) => valueOf(samples, 'task_scheduler_task_attempts_total', { method });
+    const retries = (method: string) => valueOf(samples, 'task_scheduler_task_retries_total', { method });
+    expect([attempts('fail'), retries('fail')]).toEqual([3, 2]);
+    expect([attempts('retries::flaky_default'), retries('retries::flaky_default')]).toEqual([2, 1]);
+    expect([attempts('add'), retries('add')]).toEqual([2, undefined]);
+    expect([attempts('retries::always_fails'), retries('retries::always_fails')]).toEqual([1, 1]);
+    expect([attempts('ping'), retries('ping')]).toEqual([undefined, undefined]);
+    expect([attempts('sleep'), retries('sleep')]).toEqual([1, undefined]);
+    expect(valueOf(samples, 'task_scheduler_tasks_total', { method: 'fail', status: 'FAILED' })).toBe(1);
+    expect(valueOf(samples, 'task_scheduler_tasks_total', { method: 'retries::always_fails', status: 'CANCELLED' })).toBe(1);
+    // The run-time histogram observes the attempt that ended the task: none for a task cancelled between attempts.
+    expect(valueOf(samples, 'task_scheduler_task_duration_seconds_count', { method: 'fail' })).toBe(1);
+    expect(valueOf(samples, 'task_scheduler_task_duration_seconds_count', { method: 'retries::always_fails' })).toBeUndefined();
   });
 });
 
