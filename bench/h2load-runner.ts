@@ -6,6 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from './paths';
 import { trackCpu } from './proc-stats';
 import { describeExit, startProcess, tail } from './process-runner';
 import { percentileSorted } from './stats';
@@ -61,32 +63,27 @@ export function shellQuote(args: readonly string[]): string {
   return args.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
-function h2loadPresent(): boolean {
-  const probe = spawnSync('h2load', ['--version'], { encoding: 'utf8' });
-  return probe.status === 0;
+/** The installer `npm test`'s pretest uses (scripts/ensure-system-packages.js): one way to install system packages. */
+interface SystemPackages {
+  ensureSystemPackages(wanted: ReadonlyArray<{ command: string; pkg: string }>, log: (line: string) => void): void;
 }
 
 /**
- * Makes sure h2load exists: installs Debian's nghttp2-client when it is missing (the bench runs as root
- * on Debian-like machines). Throws with instructions when that is impossible.
+ * Makes sure h2load exists: installs Debian's nghttp2-client when it is missing, with the same
+ * installer as `npm test`'s pretest (apt-get, once, output to a log file). Throws with instructions
+ * when that is impossible. Returns h2load's version line.
  */
 export function ensureH2load(log: (line: string) => void): string {
-  if (!h2loadPresent()) {
-    log('h2load not found: installing nghttp2-client (apt-get update && apt-get install -y nghttp2-client)…');
-    const steps: (readonly string[])[] = [['apt-get', 'update'], ['apt-get', 'install', '-y', 'nghttp2-client']];
-    for (const step of steps) {
-      const run = spawnSync(step[0]!, step.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-      if (run.error || run.status !== 0) {
-        const why = run.error ? run.error.message : `exit ${String(run.status)}: ${tail(run.stderr ?? '', 5)}`;
-        throw new Error(
-          `h2load is required and could not be installed (\`${step.join(' ')}\` failed: ${why}).\n` +
-            'Install it yourself — Debian/Ubuntu: `apt-get install -y nghttp2-client`, Fedora: `dnf install nghttp2`, macOS: `brew install nghttp2` — and run the bench again.',
-        );
-      }
-    }
-    if (!h2loadPresent()) throw new Error('nghttp2-client was installed but `h2load --version` still fails: check PATH.');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ensureSystemPackages } = require(path.join(REPO_ROOT, 'scripts/ensure-system-packages.js')) as SystemPackages;
+  try {
+    ensureSystemPackages([{ command: 'h2load', pkg: 'nghttp2-client' }], log);
+  } catch (error) {
+    throw new Error(`h2load is required: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  return spawnSync('h2load', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const version = spawnSync('h2load', ['--version'], { encoding: 'utf8' });
+  if (version.status !== 0) throw new Error('h2load is on PATH but `h2load --version` fails: check the installation (Debian: nghttp2-client).');
+  return version.stdout.trim();
 }
 
 /** The argument list for {@link runH2load} (also what the report prints). */

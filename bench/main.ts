@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only a,c] [-- --memory-submissions N]`: runs the scenarios in order,
- * prints the results table and rewrites BENCHMARKS.md. Exit code 1 only when a scenario did not complete
+ * prints the results table and rewrites BENCHMARKS.md (a quick run writes test-output/BENCHMARKS.quick.md
+ * instead, never a tracked file). Exit code 1 only when a scenario did not complete
  * or a call failed or answered wrongly; a missed goal is reported, never fatal.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { FULL, QUICK, type BenchConfig } from './bench-config';
 import { ensureH2load } from './h2load-runner';
 import { loadAverage, machineInfo } from './machine';
-import { BENCHMARKS_MD } from './paths';
+import { REPO_ROOT, reportFile } from './paths';
 import { machineCpu, ownCpuSeconds, type MachineCpu } from './proc-stats';
 import { killAllChildren, runningChildren } from './process-runner';
 import { consoleErrors, consoleTable, writeBenchmarksMd } from './report';
@@ -135,8 +136,9 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${consoleTable(outcome)}\n`);
   const errors = consoleErrors(outcome);
   if (errors) process.stdout.write(`\nErrors:\n${errors}\n`);
-  writeBenchmarksMd(BENCHMARKS_MD, outcome);
-  process.stdout.write(`\n${config.mode} bench finished in ${seconds.toFixed(1)} s (after the build); results written to BENCHMARKS.md\n`);
+  const report = reportFile(config.mode);
+  writeBenchmarksMd(report, outcome);
+  process.stdout.write(`\n${config.mode} bench finished in ${seconds.toFixed(1)} s (after the build); results written to ${path.relative(REPO_ROOT, report)}\n`);
   return errors ? 1 : 0;
 }
 

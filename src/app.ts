@@ -18,9 +18,12 @@ import type { ResultStore } from './results/result-store';
 import { DEFAULT_LEASE_MS, DEFAULT_REDIS_PREFIX, RedisResultStore } from './results/redis-result-store';
 import { SqliteResultStore } from './results/sqlite-result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
+import { parseListenAddress } from './server/listen-address';
 import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
+import { logTlsHandshakeFailures, type TlsHandshakeLog } from './server/tls-handshake-log';
 import { TaskPool } from './tasks/pool/task-pool';
 import { registerBuiltinTasks } from './tasks/builtins';
+import { loadTaskModule } from './tasks/load-task-module';
 import { defaultRegistry, TaskRegistry } from './tasks/task-registry';
 import { DEFAULT_MAX_ATTEMPTS } from './tasks/retry-policy';
 import { createTaskTracing } from './tracing/task-tracing';
@@ -213,6 +216,17 @@ function createResultStore(config: AppConfig, logger: Logger): ResultStore {
   return new RedisResultStore({ url: config.store, prefix: config.redisPrefix, ttlMs, leaseMs: config.leaseMs, logger });
 }
 
+/**
+ * Why the gRPC server could not bind: grpc-js wraps the socket errors as `No address added out of total
+ * N resolved errors: [listen EADDRINUSE: address already in use 127.0.0.1:50051]`; the part in brackets
+ * is the reason a user can act on.
+ */
+function bindFailureReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const reasons = /^No address added out of total \d+ resolved errors: \[(.+)\]$/s.exec(message);
+  return reasons ? reasons[1]! : message;
+}
+
 /** A fresh registry holding the built-in tasks (for tests and embedders that want isolation). */
 export function createBuiltinRegistry(): TaskRegistry {
   const registry = new TaskRegistry();
@@ -233,8 +247,8 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     }
   }
   const taskModules = config.taskModules.map((module) => path.resolve(module));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  for (const module of taskModules) require(module);
+  // TypeScript or JavaScript; each registers its tasks as it loads. A failure names the file and why.
+  for (const module of taskModules) loadTaskModule(module);
   const pool = config.workerThreads > 0
     ? new TaskPool({
         threads: config.workerThreads,
@@ -296,6 +310,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   });
   const built: Scheduler = scheduler;
   let watchdog: StallWatchdog | undefined;
+  let handshakeLog: TlsHandshakeLog | undefined;
   const dashboard = history
     ? new DashboardServer({
         api: new DashboardApi({ scheduler: built, results, registry, plugins, pool, history, authRequired: config.authTokens.length > 0 }),
@@ -338,8 +353,10 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       try {
         grpc = await server.listen(address);
       } catch (err) {
-        throw new Error(`cannot listen on ${address}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new Error(`cannot listen on ${address}: ${bindFailureReason(err)}`, { cause: err });
       }
+      // grpc-js reports failed handshakes to nobody: log them (rate-limited) with the reason.
+      if (config.tls && !handshakeLog) handshakeLog = logTlsHandshakeFailures({ port: parseListenAddress(grpc).port, logger: logger.child({ component: 'tls' }) });
       let metricsAddress: string | undefined;
       try {
         metricsAddress = metrics ? await metrics.listen(config.metricsAddr) : undefined;
@@ -366,6 +383,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       // polls on finished tasks, which answer at once (a health Watch stream is cut after 1 s).
       await built.close(config.shutdownGraceMs);
       await server.close(1_000);
+      handshakeLog?.close();
       await Promise.allSettled([pool?.close(), metrics?.close(), dashboard?.close(), results.close()]);
     },
   };

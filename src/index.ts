@@ -3,6 +3,10 @@
  * the builders for embedding the server.
  */
 export * from './args';
+/** The 64-bit integer class of `int64`/`uint64` arguments (`long`), so task modules need no copy of their own. */
+export { default as Long } from 'long';
+/** What a failed call rejects with (`.code`, `.details`), and the status codes, for clients. */
+export { ClientError, Status } from 'nice-grpc';
 export { InvalidArgumentsError, PermanentError, StoreUnavailableError, TaskSchedulerError, StatusCode } from './errors';
 export { normalizeRetryPolicy, retryDelayMs, type RetryPolicy, type RetryPolicyInput } from './tasks/retry-policy';
 export type { AbortListener, TaskContext } from './tasks/task-context';

@@ -5,6 +5,7 @@
  */
 import { buildApp, type App } from '../app';
 import { createLogger } from '../logging/create-logger';
+import { quietGrpcBindErrors } from '../logging/quiet-grpc-bind-errors';
 import { startConsole } from './interactive-console';
 import { parseCliOptions } from './options';
 import { isSharedResultStore } from '../results/shared-result-store';
@@ -37,7 +38,9 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  if (!options) return; // --help was printed
+  if (!options) return; // --help or --version was printed
+  // A busy address is reported once, by us (below), not first by grpc-js on stderr.
+  quietGrpcBindErrors();
 
   // Tracing first: the logger adds the active span's ids to its lines.
   const tracing = options.app.tracing ? startTracing(options.otlpEndpoint, packageVersion()) : undefined;

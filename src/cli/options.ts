@@ -3,6 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { DEFAULT_APP_CONFIG, type AppConfig } from '../app';
 import { LOG_LEVELS, type LogLevel } from '../logging/create-logger';
 import { parseListenAddress } from '../server/listen-address';
+import { packageVersion } from './package-version';
 import { tracingWanted } from './tracing';
 
 /** Everything the command line sets. */
@@ -18,8 +19,13 @@ export interface CliOptions {
   readonly console: boolean;
 }
 
+/**
+ * A whole number from a flag or its environment variable. Numeric flags have no yargs type (yargs would
+ * turn `abc` into NaN, printed as `null`): yargs reads digits as numbers, and anything else reaches
+ * here as the text given, so the message can quote it (`got "abc"`).
+ */
 const nonNegativeInt = (flag: string) => (value: unknown): number => {
-  const n = Number(value);
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${flag} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
   return n;
 };
@@ -29,6 +35,19 @@ const positiveInt = (flag: string) => (value: unknown): number => {
   return n;
 };
 
+/** Flags that may be given more than once (each use adds a value). */
+const REPEATABLE = new Set(['task-module', 'auth-token']);
+
+/**
+ * Epilogue of `--help`: the environment variables. yargs reads `TASK_SCHEDULER_<FLAG>` for every flag
+ * (upper case, dashes as underscores); a flag on the command line wins over its variable.
+ */
+const ENVIRONMENT_HELP = [
+  'Every flag can also be set as an environment variable TASK_SCHEDULER_<FLAG>: upper case, dashes as',
+  'underscores, e.g. TASK_SCHEDULER_ADDR=0.0.0.0:50051, TASK_SCHEDULER_MAX_ARGS=100,',
+  'TASK_SCHEDULER_AUTH_TOKEN=s3cret. A flag given on the command line wins over its variable.',
+].join('\n');
+
 /**
  * The yargs parser: every flag also reads `TASK_SCHEDULER_<FLAG>` (e.g. TASK_SCHEDULER_ADDR), unknown
  * flags are errors, `--help` lists all with defaults.
@@ -37,66 +56,70 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
   const d = DEFAULT_APP_CONFIG;
   return yargs([...argv])
     .scriptName('task-scheduler')
-    .usage('$0 [options]\n\nServes the Task Scheduler gRPC API. Every option also reads TASK_SCHEDULER_<OPTION> from the environment.')
+    .usage('$0 [options]\n\nServes the Task Scheduler gRPC API. Every flag can also be set as TASK_SCHEDULER_<FLAG> (see below).')
+    .epilogue(ENVIRONMENT_HELP)
     .env('TASK_SCHEDULER')
-    .option('addr', { alias: 'a', type: 'string', default: '127.0.0.1:50051', describe: 'Listen address host:port (port 0 picks a free port)' })
-    .option('library-dir', { alias: 'l', type: 'string', default: d.libraryDir, describe: 'Directory of task plugins (JS modules); empty: none' })
-    .option('dependency-timeout-ms', { type: 'number', default: d.dependencyTimeoutMs, describe: 'Default max wait for unfinished dependencies' })
-    .option('execution-timeout-ms', { type: 'number', default: d.executionTimeoutMs, describe: 'Default max run time of an async task (0 = none)' })
-    .option('result-ttl-secs', { type: 'number', default: d.resultTtlSecs, describe: 'How long results are kept (0 = until evicted by size)' })
-    .option('max-results', { type: 'number', default: d.maxResults, describe: 'Most results kept (least recent evicted first)' })
-    .option('max-result-bytes', { type: 'number', default: d.maxResultBytes, describe: 'Most bytes of results kept (finished results as encoded; unfinished ones estimated)' })
-    .option('max-arg-depth', { type: 'number', default: d.maxArgDepth, describe: 'Deepest nesting of list/map arguments accepted' })
-    .option('max-message-bytes', { type: 'number', default: d.maxMessageBytes, describe: 'Largest request message accepted (beyond: RESOURCE_EXHAUSTED)' })
-    .option('max-args', { type: 'number', default: d.maxArgs, describe: 'Most arguments in one request' })
-    .option('max-deps', { type: 'number', default: d.maxDeps, describe: 'Most dependencies in one request' })
-    .option('max-task-id-length', { type: 'number', default: d.maxTaskIdLength, describe: 'Longest task id (and dependency id), characters' })
-    .option('max-string-bytes', { type: 'number', default: d.maxStringBytes, describe: 'Largest string/bytes argument value or map key, bytes' })
-    .option('max-map-entries', { type: 'number', default: d.maxMapEntries, describe: 'Most entries in one map/struct argument' })
-    .option('max-concurrent-tasks', { type: 'number', default: d.maxConcurrentTasks, describe: 'Most tasks running at once (0 = unlimited); tasks waiting for dependencies hold no slot' })
-    .option('max-queued-tasks', { type: 'number', default: d.maxQueuedTasks, describe: 'Most tasks waiting for a slot; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
-    .option('max-dependent-tasks', { type: 'number', default: d.maxDependentTasks, describe: 'Most tasks waiting for unfinished dependencies; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
-    .option('max-unfinished-bytes', { type: 'number', default: d.maxUnfinishedBytes, describe: 'Most bytes held by accepted unfinished tasks (args, deps, records; dependents at most half); beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
-    .option('max-dependency-timeout-ms', { type: 'number', default: d.maxDependencyTimeoutMs, describe: 'Largest dependency_timeout_ms a request may ask for' })
-    .option('max-execution-timeout-ms', { type: 'number', default: d.maxExecutionTimeoutMs, describe: 'Largest execution_timeout_ms a request may ask for' })
-    .option('max-attempts', { type: 'number', default: d.maxAttempts, describe: 'Largest retry_policy.max_attempts a request may ask for' })
-    .option('worker-threads', { type: 'number', default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
-    .option('worker-max-memory-mb', { type: 'number', default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
-    .option('task-module', { type: 'string', array: true, default: [] as string[], describe: 'JS module(s) of your own tasks (syncTask/asyncTask at import), loaded here and in workers' })
-    .option('stall-warn-ms', { type: 'number', default: d.stallWarnMs, describe: 'Warn (naming the running tasks) when the event loop is blocked this long (0 = off)' })
-    .option('shutdown-grace-ms', { type: 'number', default: d.shutdownGraceMs, describe: 'On SIGINT/SIGTERM, how long unfinished tasks may run before they are cancelled' })
-    .option('tls-cert', { type: 'string', describe: 'PEM certificate chain: serve TLS (with --tls-key)' })
-    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
-    .option('tls-ca-cert', { type: 'string', describe: 'PEM CA: require client certificates it signed (mTLS)' })
-    .option('auth-token', { type: 'string', array: true, describe: 'Require "authorization: Bearer <token>" (repeatable); prefer the env var or --auth-token-file' })
-    .option('auth-token-file', { type: 'string', describe: 'File of accepted bearer tokens, one per line (# comments)' })
-    .option('metrics-addr', { type: 'string', default: '', describe: 'Serve Prometheus metrics at http://host:port/metrics; empty: off' })
+    .option('addr', { requiresArg: true, alias: 'a', type: 'string', default: '127.0.0.1:50051', describe: 'Listen address host:port (port 0 picks a free port; a bare port means 127.0.0.1)' })
+    .option('library-dir', { requiresArg: true, alias: 'l', type: 'string', default: d.libraryDir, describe: 'Directory of task plugins (JS modules); empty: none' })
+    .option('dependency-timeout-ms', { requiresArg: true, default: d.dependencyTimeoutMs, describe: 'Default max wait for unfinished dependencies' })
+    .option('execution-timeout-ms', { requiresArg: true, default: d.executionTimeoutMs, describe: 'Default max run time of an async task (0 = none)' })
+    .option('result-ttl-secs', { requiresArg: true, default: d.resultTtlSecs, describe: 'How long results are kept (0 = until evicted by size)' })
+    .option('max-results', { requiresArg: true, default: d.maxResults, describe: 'Most results kept (least recent evicted first)' })
+    .option('max-result-bytes', { requiresArg: true, default: d.maxResultBytes, describe: 'Most bytes of results kept (finished results as encoded; unfinished ones estimated)' })
+    .option('max-arg-depth', { requiresArg: true, default: d.maxArgDepth, describe: 'Deepest nesting of list/map arguments accepted' })
+    .option('max-message-bytes', { requiresArg: true, default: d.maxMessageBytes, describe: 'Largest request message accepted (beyond: RESOURCE_EXHAUSTED)' })
+    .option('max-args', { requiresArg: true, default: d.maxArgs, describe: 'Most arguments in one request' })
+    .option('max-deps', { requiresArg: true, default: d.maxDeps, describe: 'Most dependencies in one request' })
+    .option('max-task-id-length', { requiresArg: true, default: d.maxTaskIdLength, describe: 'Longest task id (and dependency id), characters' })
+    .option('max-string-bytes', { requiresArg: true, default: d.maxStringBytes, describe: 'Largest string/bytes argument value or map key, bytes' })
+    .option('max-map-entries', { requiresArg: true, default: d.maxMapEntries, describe: 'Most entries in one map/struct argument' })
+    .option('max-concurrent-tasks', { requiresArg: true, default: d.maxConcurrentTasks, describe: 'Most tasks running at once (0 = unlimited); tasks waiting for dependencies hold no slot' })
+    .option('max-queued-tasks', { requiresArg: true, default: d.maxQueuedTasks, describe: 'Most tasks waiting for a slot; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-dependent-tasks', { requiresArg: true, default: d.maxDependentTasks, describe: 'Most tasks waiting for unfinished dependencies; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-unfinished-bytes', { requiresArg: true, default: d.maxUnfinishedBytes, describe: 'Most bytes held by accepted unfinished tasks (args, deps, records; dependents at most half); beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-dependency-timeout-ms', { requiresArg: true, default: d.maxDependencyTimeoutMs, describe: 'Largest dependency_timeout_ms a request may ask for' })
+    .option('max-execution-timeout-ms', { requiresArg: true, default: d.maxExecutionTimeoutMs, describe: 'Largest execution_timeout_ms a request may ask for' })
+    .option('max-attempts', { requiresArg: true, default: d.maxAttempts, describe: 'Largest retry_policy.max_attempts a request may ask for' })
+    .option('worker-threads', { requiresArg: true, default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
+    .option('worker-max-memory-mb', { requiresArg: true, default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
+    .option('task-module', { requiresArg: true, type: 'string', array: true, default: [] as string[], describe: 'Your own task module(s), .ts or .js (syncTask/asyncTask at import), loaded here and in workers' })
+    .option('stall-warn-ms', { requiresArg: true, default: d.stallWarnMs, describe: 'Warn (naming the running tasks) when the event loop is blocked this long (0 = off)' })
+    .option('shutdown-grace-ms', { requiresArg: true, default: d.shutdownGraceMs, describe: 'On SIGINT/SIGTERM, how long unfinished tasks may run before they are cancelled' })
+    .option('tls-cert', { requiresArg: true, type: 'string', describe: 'PEM certificate chain: serve TLS (with --tls-key)' })
+    .option('tls-key', { requiresArg: true, type: 'string', describe: 'PEM private key of --tls-cert' })
+    .option('tls-ca-cert', { requiresArg: true, type: 'string', describe: 'PEM CA: require client certificates it signed (mTLS)' })
+    .option('auth-token', { requiresArg: true, type: 'string', array: true, describe: 'Require "authorization: Bearer <token>" (repeatable); prefer the env var or --auth-token-file' })
+    .option('auth-token-file', { requiresArg: true, type: 'string', describe: 'File of accepted bearer tokens, one per line (# comments)' })
+    .option('metrics-addr', { requiresArg: true, type: 'string', default: '', describe: 'Serve Prometheus metrics at http://host:port/metrics (a bare port means 127.0.0.1); empty: off' })
     .option('store', {
+      requiresArg: true,
       type: 'string',
       default: d.store,
       describe: 'Result store: memory (lost at exit); sqlite:<path> (embedded, durable: tasks and results survive a crash or restart); or a Redis URL redis://[:password@]host:port[/db] (rediss:// for TLS) shared by replicas',
     })
     .option('sqlite-synchronous', {
+      requiresArg: true,
       type: 'string',
       choices: ['normal', 'full'],
       default: d.sqliteSynchronous,
       describe: 'With sqlite: normal = a commit survives the process crashing; full = it also survives power loss (an fsync per commit, slower)',
     })
-    .option('redis-prefix', { type: 'string', default: d.redisPrefix, describe: 'Prefix of the Redis keys and channels (deployments sharing one Redis use different ones)' })
-    .option('lease-ms', { type: 'number', default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; another takes over its tasks that can run again, the rest become FAILED' })
-    .option('dashboard-addr', { type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
-    .option('dashboard-history', { type: 'number', default: d.dashboardHistory, describe: 'Most recent tasks the dashboard lists (bounded memory)' })
+    .option('redis-prefix', { requiresArg: true, type: 'string', default: d.redisPrefix, describe: 'Prefix of the Redis keys and channels (deployments sharing one Redis use different ones)' })
+    .option('lease-ms', { requiresArg: true, default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; another takes over its tasks that can run again, the rest become FAILED' })
+    .option('dashboard-addr', { requiresArg: true, type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
+    .option('dashboard-history', { requiresArg: true, default: d.dashboardHistory, describe: 'Most recent tasks the dashboard lists (bounded memory)' })
     .option('otlp-endpoint', {
+      requiresArg: true,
       type: 'string',
       default: '',
       describe: 'OpenTelemetry tracing: send spans over OTLP/HTTP to this collector (base URL, e.g. http://127.0.0.1:4318); also on with OTEL_EXPORTER_OTLP_ENDPOINT. Off by default',
     })
     .option('cli', { alias: 'c', type: 'boolean', default: false, describe: 'Interactive console beside the server (help, list, plugins, load, unload, reload, exit)' })
-    .option('log-level', { type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level (per-task lines are debug)' })
-    .option('log-dir', { type: 'string', default: 'logs', describe: 'Directory for a timestamped JSON-lines log file per run; empty: no file' })
-    .option('log-file', { type: 'string', describe: 'Log to this file instead (appends)' })
+    .option('log-level', { requiresArg: true, type: 'string', choices: LOG_LEVELS, default: 'info', describe: 'Log level (per-task lines are debug)' })
+    .option('log-dir', { requiresArg: true, type: 'string', default: 'logs', describe: 'Directory for a timestamped JSON-lines log file per run; empty: no file' })
+    .option('log-file', { requiresArg: true, type: 'string', describe: 'Log to this file instead (appends)' })
     .strict()
-    .version(false)
+    .version('version', 'Print the version and exit', packageVersion())
     .help()
     .alias('help', 'h')
     .wrap(Math.min(110, process.stdout.columns || 110));
@@ -114,24 +137,28 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     })
     .exitProcess(false)
     .parseSync() as Record<string, unknown>;
-  if (failure) throw new Error(failure);
-  if (parsed['help']) return undefined;
-  const addr = String(parsed['addr']);
-  parseListenAddress(addr);
+  if (failure) throw new Error(explainFailure(failure));
+  if (parsed['help'] || parsed['version']) return undefined;
+  for (const [key, value] of Object.entries(parsed)) {
+    // Keys as given (kebab-case), not yargs' camelCase copies or one-letter aliases.
+    if (Array.isArray(value) && key.length > 1 && key !== '_' && !/[A-Z]/.test(key) && !REPEATABLE.has(key)) {
+      throw new Error(`--${key} was given more than once (${value.map((item) => JSON.stringify(item)).join(', ')}): give it once`);
+    }
+  }
+  const addr = serveAddress('addr', parsed['addr']);
   const tls = tlsFiles(parsed['tls-cert'], parsed['tls-key'], parsed['tls-ca-cert']);
   const authTokens = [...((parsed['auth-token'] as string[] | undefined) ?? []), ...tokensFromFile(parsed['auth-token-file'])].filter((t) => t !== '');
   for (const token of authTokens) {
     if (/\s/.test(token)) throw new Error('--auth-token: a token must not contain whitespace');
   }
-  const metricsAddr = String(parsed['metrics-addr'] ?? '');
-  if (metricsAddr) parseListenAddress(metricsAddr);
+  const metricsAddr = serveAddress('metrics-addr', parsed['metrics-addr'] ?? '');
   const store = String(parsed['store'] ?? 'memory');
   if (store !== 'memory' && !/^rediss?:\/\/[^/]/i.test(store) && !/^sqlite:.+/.test(store)) {
     throw new Error(`--store must be memory, sqlite:<path> or a Redis URL (redis://host:port, rediss://host:port), got ${JSON.stringify(store)}`);
   }
   const leaseMs = positiveInt('lease-ms')(parsed['lease-ms']);
   if (leaseMs < 100) throw new Error(`--lease-ms must be at least 100, got ${leaseMs}`);
-  const dashboardAddr = dashboardAddress(String(parsed['dashboard-addr'] ?? ''));
+  const dashboardAddr = serveAddress('dashboard-addr', parsed['dashboard-addr'] ?? '');
   const otlpEndpoint = String(parsed['otlp-endpoint'] ?? '');
   if (otlpEndpoint !== '' && !/^https?:\/\/[^/]/i.test(otlpEndpoint)) {
     throw new Error(`--otlp-endpoint must be an http(s) URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318, got ${JSON.stringify(otlpEndpoint)}`);
@@ -195,15 +222,31 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   };
 }
 
-/** `--dashboard-addr`: `host:port`, or a bare `port` / `:port` on loopback (the dashboard is off the public net by default). */
-function dashboardAddress(text: string): string {
-  if (text === '') return '';
+/** yargs' "Not enough arguments following: addr" in the words of the rest of our messages. */
+function explainFailure(message: string): string {
+  const bare = /^Not enough arguments following: (\S+)$/.exec(message);
+  if (!bare) return message;
+  const flag = bare[1]!.length === 1 ? `-${bare[1]}` : `--${bare[1]}`;
+  return `${flag} needs a value (an empty one is written ${flag} '')`;
+}
+
+/**
+ * The address flags (`--addr`, `--metrics-addr`, `--dashboard-addr`), one parser for all: `host:port`
+ * as given, or a bare `port` / `:port` on 127.0.0.1 (loopback: nothing is exposed by accident). Empty:
+ * off, for the flags that may be off. Errors name the flag.
+ */
+export function serveAddress(flag: string, value: unknown): string {
+  const text = String(value);
+  if (text === '') {
+    if (flag === 'addr') throw new Error('--addr: the listen address must not be empty');
+    return '';
+  }
   const bare = /^:?(\d{1,5})$/.exec(text);
   const address = bare ? `127.0.0.1:${bare[1]}` : text;
   try {
     parseListenAddress(address);
   } catch (err) {
-    throw new Error(`--dashboard-addr: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
   }
   return address;
 }

@@ -98,8 +98,13 @@ describe('fail', () => {
     const noArgs = await run.error('fail', [], Status.INTERNAL);
     expect(noArgs.err.details).toBe('Task execution failed: fail');
     expect(await server.client.getResult({ taskId: noArgs.taskId })).toEqual({ status: TaskResponse_Status.FAILED, result: 'fail', attempts: 1 });
-    const notString = await run.error('fail', anys(42, 'boom'), Status.INTERNAL);
-    expect(notString.err.details).toBe('Task execution failed: fail');
+    const numbersOnly = await run.error('fail', anys(42, true), Status.INTERNAL);
+    expect(numbersOnly.err.details).toBe('Task execution failed: fail');
+  });
+
+  test('the first string argument wherever it is, as SPEC §5b says', async () => {
+    expect((await run.error('fail', anys(1, 'second'), Status.INTERNAL)).err.details).toBe('Task execution failed: second');
+    expect((await run.error('fail', anys(1, true, 'third', 'fourth'), Status.INTERNAL)).err.details).toBe('Task execution failed: third');
   });
 });
 

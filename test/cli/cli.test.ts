@@ -6,7 +6,7 @@ import path from 'node:path';
 import { toAny } from '../../src/args/encode-arg';
 import { createTaskSchedulerClient } from '../../src/client/create-client';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
-import { assertBuilt, killCli, runCli, startCli, type CliProcess } from '../helpers/cli';
+import { assertBuilt, killCli, ROOT, runCli, startCli, type CliProcess } from '../helpers/cli';
 
 let logDir: string;
 const started: CliProcess[] = [];
@@ -68,7 +68,34 @@ test('--help lists every flag with its default and exits 0', async () => {
   }
   expect(res.stdout).toContain('127.0.0.1:50051');
   expect(res.stdout).toContain('30000');
-  expect(res.stdout).toContain('TASK_SCHEDULER_');
+  // Every flag can be set from the environment, and the help says how.
+  expect(res.stdout).toContain('TASK_SCHEDULER_<FLAG>');
+  expect(res.stdout).toContain('TASK_SCHEDULER_ADDR=');
+});
+
+test('--version prints the package version and exits 0', async () => {
+  const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const res = await runCli(['--version']);
+  expect(res).toEqual({ status: 0, stdout: `${version}\n`, stderr: '' });
+});
+
+test('a bare --addr is an error (not the default, not TASK_SCHEDULER_ADDR); --max-args abc quotes "abc"', async () => {
+  for (const args of [['--addr'], ['-a'], ['--addr', '--log-dir', '']]) {
+    const res = await runCli(args, { TASK_SCHEDULER_ADDR: '127.0.0.1:0' });
+    expect({ args, status: res.status }).toEqual({ args, status: 2 });
+    expect(res.stderr).toMatch(/^task-scheduler: (--addr|-a) needs a value/);
+    expect(res.stdout).not.toContain('listening');
+  }
+  const res = await runCli(['-a', '127.0.0.1:0', '--max-args', 'abc']);
+  expect(res.status).toBe(2);
+  expect(res.stderr).toContain('--max-args must be a whole number ≥ 0, got "abc"');
+});
+
+test('a bare port binds 127.0.0.1, for --addr and --metrics-addr alike', async () => {
+  const cli = await start(['-a', '0', '--metrics-addr', '0', '--log-dir', '', '-l', '']);
+  expect(cli.address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
+  expect(cli.readyLine).toMatch(/"metrics":"http:\/\/127\.0\.0\.1:[1-9]\d*\/metrics"/);
+  expect(await cli.stop()).toBe(0);
 });
 
 test.each([
@@ -90,9 +117,11 @@ test('an address in use: a clear error and exit code 1', async () => {
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as { port: number }).port;
   try {
-    const res = await runCli(['-a', `127.0.0.1:${port}`, '--log-dir', '']);
+    const res = await runCli(['-a', `127.0.0.1:${port}`, '--log-dir', '', '-l', '']);
     expect(res.status).toBe(1);
-    expect(res.stdout + res.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`));
+    // One line, ours, with the reason; nothing from grpc-js (it used to print "E No address added…" first).
+    expect(res.stderr).toBe('');
+    expect(res.stdout.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`error: cannot listen on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE: address already in use`))]);
   } finally {
     blocker.close();
   }

@@ -23,8 +23,9 @@ function concat(args: readonly ArgValue[]): string {
 }
 
 function fail(args: readonly ArgValue[]): string {
-  const first = args[0];
-  throw new Error(first?.kind === 'string' ? first.value : 'fail');
+  // SPEC §5b: the first *string* argument, wherever it is (`fail(1, "second")` fails with "second").
+  const message = args.find((value) => value.kind === 'string');
+  throw new Error(message?.kind === 'string' ? message.value : 'fail');
 }
 
 /** Largest n `fib` accepts (naive recursion: fib(50) is already minutes of CPU). */

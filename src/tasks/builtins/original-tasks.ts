@@ -148,7 +148,8 @@ function processPersonMap(args: readonly ArgValue[]): string {
   if (name?.kind === 'string') out += `Name=${name.value}, `;
   const age = map.get('age');
   if (age?.kind === 'int32') out += `Age=${age.value}, `;
-  const isStudent = map.get('is_student');
+  // The original's key is camelCase (`isStudent`), unlike `name`/`age`/`scores`; its clients send that.
+  const isStudent = map.get('isStudent');
   if (isStudent?.kind === 'bool') out += `IsStudent=${isStudent.value}, `;
   const scores = map.get('scores');
   if (scores?.kind === 'list') {

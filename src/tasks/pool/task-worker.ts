@@ -9,6 +9,7 @@ import { workerData } from 'node:worker_threads';
 import { describeThrown, InvalidArgumentsError, PermanentError } from '../../errors';
 import { loadPlugin } from '../../plugins/load-plugins';
 import { registerBuiltinTasks } from '../builtins';
+import { loadTaskModule } from '../load-task-module';
 import type { TaskContext } from '../task-context';
 import { defaultRegistry } from '../task-registry';
 import { POOL_THREAD_NICE, reviveArgs, type PoolReply, type PoolRequest, type PoolWorkerData } from './pool-protocol';
@@ -42,8 +43,8 @@ for (const plugin of data.plugins) {
 }
 for (const module of data.taskModules) {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require(module);
+    // The same loader as the main thread's (TypeScript, 'task-scheduler' resolving to this build).
+    loadTaskModule(module);
   } catch (err) {
     loadFailures.set(module, describeThrown(err));
   }
