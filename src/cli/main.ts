@@ -96,11 +96,16 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     ({ grpc: address, metrics: metricsAddress, dashboard: dashboardAddress } = await app.start(options.addr));
   } catch (err) {
-    logger.error(err instanceof Error ? err.message : String(err), {
-      addr: options.addr,
-      metricsAddr: options.app.metricsAddr || undefined,
-      dashboardAddr: options.app.dashboardAddr || undefined,
-    });
+    if (err instanceof StoreOpenError) {
+      // Found while recovering the store's tasks: the same one line as when it cannot be opened at all.
+      logger.error(`cannot start: ${err.message}`);
+    } else {
+      logger.error(err instanceof Error ? err.message : String(err), {
+        addr: options.addr,
+        metricsAddr: options.app.metricsAddr || undefined,
+        dashboardAddr: options.app.dashboardAddr || undefined,
+      });
+    }
     await app.close();
     await closeLogs();
     process.exitCode = 1;

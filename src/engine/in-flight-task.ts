@@ -48,6 +48,13 @@ export class InFlightTask extends TaskAbort {
   waitsForDeps = false;
   /** False for a task whose only store write is its final record (see `completesNow` in the scheduler). */
   stored = true;
+  /**
+   * With a durable store, from submission: settles once its first record is stored (true), or was not
+   * (false: the store refused it — see `refused` — or, shared, another replica took the id first).
+   */
+  accepted: Promise<boolean> | undefined = undefined;
+  /** Why the store refused its first record. */
+  refused: unknown = undefined;
   /** Bytes charged to the admission bound while unfinished. */
   charge = 0;
   /** performance.now() when its running attempt started (undefined while none runs): sub-millisecond run times for metrics. */

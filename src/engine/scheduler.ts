@@ -185,8 +185,16 @@ class TaskScheduler implements Scheduler {
       task.stored = false;
     } else {
       let prior: TaskRecord | undefined;
+      const inserting = this.#results.insert(record);
+      // Until its record is stored, a second submission of this id is not told the task was accepted.
+      if (this.#lifecycle.durable) {
+        task.accepted = inserting.then((existing) => existing === undefined, (err: unknown) => {
+          task.refused = err;
+          return false;
+        });
+      }
       try {
-        prior = await this.#results.insert(record);
+        prior = await inserting;
       } catch (err) {
         this.#lifecycle.untrack(task, this.#lifecycle.unstored(task, err));
         throw err;
@@ -280,9 +288,17 @@ class TaskScheduler implements Scheduler {
   async #answerExisting(existing: TaskRecord, identity: TaskIdentity, detached: boolean): Promise<TaskOutcome> {
     const why = identityMismatch(existing, identity);
     if (why) throw new TaskAlreadyExistsError(existing.taskId, why);
-    if (detached) return { taskId: existing.taskId, status: existing.status, result: existing.result, attempts: existing.attempts };
-    if (isFinished(existing.status)) return outcomeOf(existing);
     const task = this.#lifecycle.inFlight.get(existing.taskId);
+    if (detached) {
+      if (task?.accepted && !(await task.accepted)) {
+        // Its record was not stored: this submission fails as the first did, or gets the task of the
+        // replica that took the id first.
+        if (task.refused !== undefined) throw task.refused;
+        return this.#answerExisting(await task.done, identity, detached);
+      }
+      return { taskId: existing.taskId, status: existing.status, result: existing.result, attempts: existing.attempts };
+    }
+    if (isFinished(existing.status)) return outcomeOf(existing);
     if (!task) return outcomeOf(await this.#finishedElsewhere(existing, Infinity, undefined));
     return answer(task, await task.done);
   }

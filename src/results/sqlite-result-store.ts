@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../logging/logger';
 import { recordFromJson, recordToJson } from './record-json';
 import type { ResultStore, ResultStoreStats } from './result-store';
 import type { TaskPage, TaskQuery } from './task-query';
-import { migrate, STATUS_CODES } from './sqlite-schema';
+import { checkStoreFile, migrate, probeSchema, STATUS_CODES } from './sqlite-schema';
 import { isFinished, type TaskRecord } from './task-record';
 
 /** Settings of a {@link SqliteResultStore}. */
@@ -121,7 +121,13 @@ export class SqliteResultStore implements ResultStore {
       'DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE finished_at IS NOT NULL AND finished_at <= ? ORDER BY finished_at LIMIT ?) RETURNING bytes',
     );
     this.#unfinishedRows = db.prepare('SELECT record FROM tasks WHERE finished_at IS NULL');
-    const totals = db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM tasks WHERE finished_at IS NOT NULL').get() as { n: number; b: number };
+    let totals: { n: number; b: number };
+    try {
+      totals = db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM tasks WHERE finished_at IS NOT NULL').get() as { n: number; b: number };
+    } catch (err) {
+      db.close();
+      throw new StoreOpenError(this.path, whyNotOpened(err), { cause: err });
+    }
     this.#count = totals.n;
     this.#bytes = totals.b;
     this.#commit = db.transaction((ops: readonly Op[]) => this.#apply(ops));
@@ -211,9 +217,16 @@ export class SqliteResultStore implements ResultStore {
     }
   }
 
-  /** Every unfinished record (with its spec), for recovery at start. */
+  /**
+   * Every unfinished record (with its spec), for recovery at start; a {@link StoreOpenError} when they
+   * cannot be read (a store whose accepted tasks cannot be recovered is not served).
+   */
   unfinished(): Promise<TaskRecord[]> {
-    return Promise.resolve(this.#unfinishedRows.all().map((row) => recordFromJson(row.record)));
+    try {
+      return Promise.resolve(this.#unfinishedRows.all().map((row) => recordFromJson(row.record)));
+    } catch (err) {
+      return Promise.reject(new StoreOpenError(this.path, whyNotOpened(err), { cause: err }));
+    }
   }
 
   /** Commits what is queued (a last try for records the database refused), then closes the file. */
@@ -392,12 +405,16 @@ function openDatabase(file: string, synchronous: 'normal' | 'full'): Database {
     db = new BetterSqlite3(file, { timeout: 0 });
     // The exclusive lock is taken by the first write and held until close: one server per file.
     db.pragma('locking_mode = EXCLUSIVE');
+    // Whose file is it? Asked before anything is written (the journal mode is kept in the file): a file
+    // we refuse — another program's, a newer server's — is left as it was.
+    checkStoreFile(db);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new Error(`it cannot use a write-ahead log here (journal mode stays ${String(mode)})`);
     db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('cache_size = -65536'); // 64 MiB of page cache
     db.exec('BEGIN EXCLUSIVE; COMMIT');
     migrate(db);
+    probeSchema(db);
     return db;
   } catch (err) {
     db?.close();

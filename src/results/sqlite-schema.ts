@@ -39,10 +39,11 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * Brings `db` to {@link SCHEMA_VERSION}. Throws an Error saying why when the file is not ours or is
- * newer than this server.
+ * Throws an Error saying why when the file is not ours (another program's database) or is newer than
+ * this server; returns its schema version otherwise. Only reads: call it before anything is written,
+ * so that a file we refuse is left exactly as it was.
  */
-export function migrate(db: Database): void {
+export function checkStoreFile(db: Database): number {
   const applicationId = db.pragma('application_id', { simple: true }) as number;
   const version = db.pragma('user_version', { simple: true }) as number;
   if (applicationId !== APPLICATION_ID) {
@@ -52,6 +53,15 @@ export function migrate(db: Database): void {
   if (version > SCHEMA_VERSION) {
     throw new Error(`it was written by a newer task-scheduler (schema version ${version}; this one knows up to ${SCHEMA_VERSION}): upgrade the server, or use another file`);
   }
+  return version;
+}
+
+/**
+ * Brings `db` to {@link SCHEMA_VERSION}. Throws an Error saying why when the file is not ours or is
+ * newer than this server.
+ */
+export function migrate(db: Database): void {
+  const version = checkStoreFile(db);
   for (let next = version; next < SCHEMA_VERSION; next++) {
     db.transaction(() => {
       MIGRATIONS[next]!(db);
@@ -59,4 +69,17 @@ export function migrate(db: Database): void {
       db.pragma(`application_id = ${APPLICATION_ID}`);
     })();
   }
+}
+
+/**
+ * Reads the first page or two of the table and of each index (the roots and a first leaf): a database
+ * damaged there — which would fail every later call — is refused at start (SQLITE_CORRUPT). Damage
+ * further in is only found when a call reads it (that call answers UNAVAILABLE); `PRAGMA quick_check`
+ * would find it all, but reads the whole file (seconds for a large store) at every start.
+ */
+export function probeSchema(db: Database): void {
+  db.prepare('SELECT record FROM tasks LIMIT 1').all();
+  db.prepare('SELECT finished_at FROM tasks INDEXED BY tasks_finished WHERE finished_at IS NOT NULL ORDER BY finished_at LIMIT 1').all();
+  db.prepare('SELECT id FROM tasks INDEXED BY tasks_unfinished WHERE finished_at IS NULL ORDER BY id LIMIT 1').all();
+  db.prepare('SELECT submitted_at FROM tasks INDEXED BY tasks_submitted ORDER BY submitted_at LIMIT 1').all();
 }

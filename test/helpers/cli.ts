@@ -47,6 +47,11 @@ export interface StartCliOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** How long to wait for the ready line (default 30 s: the CI machine is slow). */
   readonly readyTimeoutMs?: number;
+  /**
+   * A command to run the CLI under, e.g. `['nsenter', '--target', pid, '--mount', …]`: `node main.js …`
+   * follows it. It must exec node in place (not fork), so that signals reach the server.
+   */
+  readonly prefix?: readonly string[];
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -68,7 +73,9 @@ export function assertBuilt(): void {
 /** Starts the CLI with `args` and resolves once its ready line names the address (rejects if it exits first). */
 export function startCli(args: readonly string[], options: StartCliOptions = {}): Promise<CliProcess> {
   assertBuilt();
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const [command, ...prefixArgs] = options.prefix ?? [process.execPath];
+  const argv = options.prefix ? [...prefixArgs, process.execPath, MAIN, ...args] : [MAIN, ...args];
+  const child = spawn(command!, argv, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const notify = () => {
