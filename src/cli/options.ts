@@ -147,7 +147,12 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   }
   const addr = serveAddress('addr', parsed['addr']);
   const tls = tlsFiles(parsed['tls-cert'], parsed['tls-key'], parsed['tls-ca-cert']);
-  const authTokens = [...((parsed['auth-token'] as string[] | undefined) ?? []), ...tokensFromFile(parsed['auth-token-file'])].filter((t) => t !== '');
+  const givenTokens = (parsed['auth-token'] as string[] | undefined) ?? [];
+  // Fail closed: an empty token (a shell variable that expanded to nothing) must not start without auth.
+  if (givenTokens.some((token) => token === '')) {
+    throw new Error('--auth-token is empty (from the flag or TASK_SCHEDULER_AUTH_TOKEN): give a token, or leave both out to run without auth');
+  }
+  const authTokens = [...givenTokens, ...tokensFromFile(parsed['auth-token-file'])];
   for (const token of authTokens) {
     if (/\s/.test(token)) throw new Error('--auth-token: a token must not contain whitespace');
   }
