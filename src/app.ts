@@ -258,8 +258,8 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       })
     : undefined;
   // Workers load the same plugin code as the main thread; every load/unload/reload restarts them.
-  const plugins = new PluginManager(config.libraryDir || '.', registry, logger, (loaded) => pool?.setPlugins(loaded));
-  if (config.libraryDir) plugins.loadAll();
+  const plugins = new PluginManager(config.libraryDir, registry, logger, (loaded) => pool?.setPlugins(loaded));
+  plugins.loadAll();
   const results = deps.results ?? createResultStore(config, logger);
   // The scheduler is read lazily by the metrics (it is built after them, with their observer).
   let scheduler: Scheduler | undefined;
