@@ -255,6 +255,8 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
         maxMemoryMb: config.workerMaxMemoryMb,
         taskModules,
         onError: (err) => logger.error('worker pool error', { component: 'pool', err }),
+        onLoadFailure: (file, reason) => logger.error('plugin or task module failed to load in the worker threads; its worker tasks fail', { component: 'pool', file, reason }),
+        onBroken: (reason) => logger.error(`${reason}: worker tasks fail at once until the plugins change (fresh threads are tried again after 10 s)`, { component: 'pool' }),
       })
     : undefined;
   // Workers load the same plugin code as the main thread; every load/unload/reload restarts them.
