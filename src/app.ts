@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { combineObservers } from './engine/combine-observers';
 import { createScheduler, type Scheduler } from './engine/scheduler';
+import { LongInlineRuns } from './engine/long-inline-runs';
 import { startStallWatchdog, type StallWatchdog } from './engine/watchdog';
 import { DashboardApi } from './dashboard/dashboard-api';
 import { DashboardServer } from './dashboard/dashboard-server';
@@ -269,6 +270,8 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   // Without a dashboard no history exists, and the scheduler gets no accepted/started events at all.
   const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory) : undefined;
   const observer = combineObservers([metrics?.observer, history, config.tracing ? createTaskTracing() : undefined]);
+  // Inline sync runs of at least a quarter of the stall threshold are noted for the watchdog to name.
+  const longInlineRuns = config.stallWarnMs > 0 ? new LongInlineRuns(Math.max(1, Math.floor(config.stallWarnMs / 4))) : undefined;
   scheduler = createScheduler({
     registry,
     results,
@@ -283,6 +286,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     traceTasks: config.tracing,
     ...(pool ? { pool } : {}),
     ...(observer ? { observer } : {}),
+    ...(longInlineRuns ? { longInlineRuns } : {}),
   });
   // Overall status ("") and per service, for probes that name the service.
   const health = HealthState();
@@ -374,7 +378,13 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
         throw new Error(`cannot serve the dashboard on ${config.dashboardAddr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       if (config.stallWarnMs > 0 && !watchdog) {
-        watchdog = startStallWatchdog({ stallMs: config.stallWarnMs, logger: logger.child({ component: 'watchdog' }), runningTasks: () => built.runningTasks() });
+        watchdog = startStallWatchdog({
+          stallMs: config.stallWarnMs,
+          logger: logger.child({ component: 'watchdog' }),
+          runningTasks: (limit) => built.runningTasks(limit),
+          runningCount: () => built.stats().running,
+          ...(longInlineRuns ? { longInlineRuns } : {}),
+        });
       }
       return { grpc, metrics: metricsAddress, dashboard: dashboardAddress };
     },

@@ -95,6 +95,7 @@ class TaskScheduler implements Scheduler {
       dependencyTimeoutMs: deps.dependencyTimeoutMs ?? 30_000,
       executionTimeoutMs: deps.executionTimeoutMs ?? 0,
       closing: () => this.#closing,
+      ...(deps.longInlineRuns ? { longInlineRuns: deps.longInlineRuns } : {}),
     });
     shared?.onCancelRequest((taskId) => this.#cancelRequested(taskId));
     shared?.onTakeover((records, replica) => {
@@ -113,9 +114,13 @@ class TaskScheduler implements Scheduler {
     };
   }
 
-  runningTasks(): RunningTaskInfo[] {
+  runningTasks(limit = Number.POSITIVE_INFINITY): RunningTaskInfo[] {
     const out: RunningTaskInfo[] = [];
+    // Bounded: with 200k tasks in flight a full walk (and the line listing them all) stalled the loop
+    // itself, which the watchdog then reported again.
+    let visits = limit === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : 10_000;
     for (const { record } of this.#lifecycle.inFlight.values()) {
+      if (out.length >= limit || visits-- <= 0) break;
       if (record.status === 'RUNNING') out.push({ taskId: record.taskId, method: record.method, startedAt: record.startedAt ?? 0 });
     }
     return out;
