@@ -8,6 +8,7 @@ import {
   clip,
 } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
+import { throttledLogger } from '../logging/throttled-logger';
 import type { ResultStore } from '../results/result-store';
 import { isSharedResultStore } from '../results/shared-result-store';
 import type { TaskPage, TaskQuery } from '../results/task-query';
@@ -68,7 +69,8 @@ class TaskScheduler implements Scheduler {
   constructor(deps: SchedulerDeps) {
     this.#registry = deps.registry;
     this.#results = deps.results;
-    this.#logger = (deps.logger ?? silentLogger).child({ component: 'scheduler' });
+    // Its warn/error lines come per task or per request (a failing store, a task's throwing listener): throttled.
+    this.#logger = throttledLogger((deps.logger ?? silentLogger).child({ component: 'scheduler' }));
     this.#maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.#traceTasks = deps.traceTasks ?? false;
     this.#pool = deps.pool;
