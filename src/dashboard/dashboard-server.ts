@@ -211,7 +211,12 @@ export class DashboardServer {
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
         throw new HttpError(400, `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}, got ${JSON.stringify(limitText?.slice(0, 40))}`);
       }
-      return sendJson(res, 200, this.#api.tasks({ status: status as TaskStatus | undefined, method: param(params, 'method'), idContains: param(params, 'q'), limit }));
+      const beforeText = param(params, 'before');
+      const before = beforeText === undefined ? undefined : Number(beforeText);
+      if (before !== undefined && (!Number.isSafeInteger(before) || before < 0)) {
+        throw new HttpError(400, `before must be a whole number ≥ 0 (a page's "next"), got ${JSON.stringify(beforeText?.slice(0, 40))}`);
+      }
+      return sendJson(res, 200, this.#api.tasks({ status: status as TaskStatus | undefined, method: param(params, 'method'), idContains: param(params, 'q'), limit, before }));
     }
     const match = /^\/api\/tasks\/([^/]+)(\/graph)?$/.exec(pathname);
     if (match) {
