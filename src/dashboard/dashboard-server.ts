@@ -322,7 +322,9 @@ function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
   res.setHeader('x-content-type-options', 'nosniff');
   res.setHeader('x-frame-options', 'DENY');
-  res.setHeader('referrer-policy', 'no-referrer');
+  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on our own form posts,
+  // which the login check refuses; our URLs carry no secrets, and other sites get no Referer either way.
+  res.setHeader('referrer-policy', 'same-origin');
   res.setHeader('cross-origin-opener-policy', 'same-origin');
   res.setHeader('cross-origin-resource-policy', 'same-origin');
 }
