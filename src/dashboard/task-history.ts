@@ -65,10 +65,10 @@ export const MAX_DEPENDENTS = 100;
 export const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
 /**
  * Heap of an entry without its strings and arrays: the Entry object (13 fields), its ring slot and its
- * id-index entry (a Map entry is ~3 words plus table slack). Measured with heap snapshots: see
- * test/dashboard/task-history.test.ts ("counts real bytes").
+ * id-index entry (a Map entry is ~3 words plus table slack). Fitted to heapUsed after gc():
+ * `node --expose-gc scripts/dashboard-history-heap.js` (figures in docs/decisions.md).
  */
-const ENTRY_BYTES = 320;
+const ENTRY_BYTES = 250;
 /** A V8 string's header (map, hash, length), rounded. */
 const STRING_HEADER_BYTES = 16;
 /** A JS array: header plus its backing store's header. */
