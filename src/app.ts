@@ -7,7 +7,7 @@ import { LongInlineRuns } from './engine/long-inline-runs';
 import { startStallWatchdog, type StallWatchdog } from './engine/watchdog';
 import { DashboardApi } from './dashboard/dashboard-api';
 import { DashboardServer } from './dashboard/dashboard-server';
-import { TaskHistory } from './dashboard/task-history';
+import { DEFAULT_HISTORY_BYTES, TaskHistory } from './dashboard/task-history';
 import { silentLogger, type Logger } from './logging/logger';
 import { HealthState } from 'nice-grpc-server-health';
 import { TaskSchedulerDefinition } from '../generated/taskscheduler/task_scheduler';
@@ -102,6 +102,8 @@ export interface AppConfig {
   readonly dashboardAddr: string;
   /** Most recent tasks the dashboard keeps (bounded history). */
   readonly dashboardHistory: number;
+  /** Most heap bytes the dashboard's history holds (its entries' strings and arrays counted). */
+  readonly dashboardHistoryBytes: number;
   /**
    * OpenTelemetry tracing is on (the CLI registers the SDK first): spans for calls and tasks, and trace
    * contexts kept on records. Off: none of it exists.
@@ -145,6 +147,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   leaseMs: DEFAULT_LEASE_MS,
   dashboardAddr: '',
   dashboardHistory: 10_000,
+  dashboardHistoryBytes: DEFAULT_HISTORY_BYTES,
   tracing: false,
 });
 
@@ -268,7 +271,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   let scheduler: Scheduler | undefined;
   const metrics = config.metricsAddr ? createMetrics({ scheduler: () => scheduler!, results, pool }) : undefined;
   // Without a dashboard no history exists, and the scheduler gets no accepted/started events at all.
-  const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory) : undefined;
+  const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory, config.dashboardHistoryBytes) : undefined;
   const observer = combineObservers([metrics?.observer, history, config.tracing ? createTaskTracing() : undefined]);
   // Inline sync runs of at least a quarter of the stall threshold are noted for the watchdog to name.
   const longInlineRuns = config.stallWarnMs > 0 ? new LongInlineRuns(Math.max(1, Math.floor(config.stallWarnMs / 4))) : undefined;

@@ -108,6 +108,7 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('lease-ms', { requiresArg: true, default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; another takes over its tasks that can run again, the rest become FAILED' })
     .option('dashboard-addr', { requiresArg: true, type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
     .option('dashboard-history', { requiresArg: true, default: d.dashboardHistory, describe: 'Most recent tasks the dashboard lists (bounded memory)' })
+    .option('dashboard-history-bytes', { requiresArg: true, default: d.dashboardHistoryBytes, describe: "Most heap bytes the dashboard's task history holds (ids, deps, args, errors counted); the oldest tasks go first" })
     .option('otlp-endpoint', {
       requiresArg: true,
       type: 'string',
@@ -213,6 +214,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     leaseMs,
     dashboardAddr,
     dashboardHistory: positiveInt('dashboard-history')(parsed['dashboard-history']),
+    dashboardHistoryBytes: positiveInt('dashboard-history-bytes')(parsed['dashboard-history-bytes']),
     tracing: tracingWanted(otlpEndpoint),
   };
   const logFile = parsed['log-file'];
