@@ -21,6 +21,9 @@ import { SqliteResultStore } from './results/sqlite-result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
 import { parseListenAddress } from './server/listen-address';
 import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
+import { DEFAULT_WAIT_LIMITS } from './server/parked-waits';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard } from './server/connection-limits';
+import { DEFAULT_RESPONSE_BUFFER_LIMITS } from './server/response-buffers';
 import { logTlsHandshakeFailures, type TlsHandshakeLog } from './server/tls-handshake-log';
 import { TaskPool } from './tasks/pool/task-pool';
 import { registerBuiltinTasks } from './tasks/builtins';
@@ -73,6 +76,26 @@ export interface AppConfig {
   readonly maxExecutionTimeoutMs: number;
   /** Largest `max_attempts` a request's retry policy may ask for. */
   readonly maxAttempts: number;
+  /** Most WaitResult calls parked at once, in all / per connection; 0 = no cap. */
+  readonly maxParkedWaits: number;
+  readonly maxParkedWaitsPerConnection: number;
+  /** HTTP/2 concurrent streams per connection. */
+  readonly maxStreamsPerConnection: number;
+  /** Buffered bytes per HTTP/2 session (MiB) beyond which its new streams are refused. */
+  readonly maxSessionMemoryMb: number;
+  /** A connection without calls is closed after this long, ms; 0 = never. */
+  readonly connectionIdleTimeoutMs: number;
+  /** A connection that sent no byte is closed after this long, ms; 0 = never. */
+  readonly handshakeTimeoutMs: number;
+  /** Most connections open on the gRPC port; 0 = auto (80% of the open-file limit). */
+  readonly maxConnections: number;
+  /** Server keepalive PING interval on quiet connections, ms; 0 = none. */
+  readonly keepaliveTimeMs: number;
+  /** Unread GetResult/WaitResult response bytes per connection / in all; 0 = unbounded. */
+  readonly maxUnreadBytesPerConnection: number;
+  readonly maxUnreadBytes: number;
+  /** A connection whose unread responses made no progress for this long is closed, ms; 0 = never. */
+  readonly writeTimeoutMs: number;
   /** Worker threads for CPU-bound sync tasks (`worker: true`); 0 = run them inline. */
   readonly workerThreads: number;
   /** Heap limit per worker thread, MB; 0 = Node's default. */
@@ -134,6 +157,9 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   maxDependencyTimeoutMs: DEFAULT_REQUEST_LIMITS.maxDependencyTimeoutMs,
   maxExecutionTimeoutMs: DEFAULT_REQUEST_LIMITS.maxExecutionTimeoutMs,
   maxAttempts: DEFAULT_MAX_ATTEMPTS,
+  ...DEFAULT_WAIT_LIMITS,
+  ...DEFAULT_CONNECTION_LIMITS,
+  ...DEFAULT_RESPONSE_BUFFER_LIMITS,
   workerThreads: availableParallelism(),
   workerMaxMemoryMb: 512,
   taskModules: [],
@@ -298,6 +324,14 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     health.setStatus(status, TaskSchedulerDefinition.fullName);
   };
   setHealth('healthy');
+  const connectionLimits = Object.freeze({
+    maxStreamsPerConnection: config.maxStreamsPerConnection,
+    maxSessionMemoryMb: config.maxSessionMemoryMb,
+    connectionIdleTimeoutMs: config.connectionIdleTimeoutMs,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxConnections: config.maxConnections,
+    keepaliveTimeMs: config.keepaliveTimeMs,
+  });
   const server = createTaskSchedulerServer({
     scheduler,
     registry,
@@ -311,6 +345,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       maxDependencyTimeoutMs: config.maxDependencyTimeoutMs,
       maxExecutionTimeoutMs: config.maxExecutionTimeoutMs,
     }),
+    waitLimits: Object.freeze({ maxParkedWaits: config.maxParkedWaits, maxParkedWaitsPerConnection: config.maxParkedWaitsPerConnection }),
+    connectionLimits,
+    responseBufferLimits: Object.freeze({ maxUnreadBytesPerConnection: config.maxUnreadBytesPerConnection, maxUnreadBytes: config.maxUnreadBytes, writeTimeoutMs: config.writeTimeoutMs }),
     maxMessageBytes: config.maxMessageBytes,
     tls: config.tls,
     authTokens: config.authTokens,
@@ -320,6 +357,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   const built: Scheduler = scheduler;
   let watchdog: StallWatchdog | undefined;
   let handshakeLog: TlsHandshakeLog | undefined;
+  let connectionGuard: ConnectionGuard | undefined;
   const dashboard = history
     ? new DashboardServer({
         api: new DashboardApi({ scheduler: built, results, registry, plugins, pool, history, authRequired: config.authTokens.length > 0 }),
@@ -365,6 +403,12 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
         throw new Error(`cannot listen on ${address}: ${bindFailureReason(err)}`, { cause: err });
       }
       // grpc-js reports failed handshakes to nobody: log them (rate-limited) with the reason.
+      // Connection limit and silent-connection timeout on the gRPC port (server/connection-limits.ts).
+      if (!connectionGuard) {
+        const guard = guardConnections({ port: parseListenAddress(grpc).port, limits: connectionLimits, logger: logger.child({ component: 'connections' }) });
+        server.responseBuffers.closeConnection = (peer) => guard.destroy(peer);
+        connectionGuard = guard;
+      }
       if (config.tls && !handshakeLog) handshakeLog = logTlsHandshakeFailures({ port: parseListenAddress(grpc).port, logger: logger.child({ component: 'tls' }) });
       let metricsAddress: string | undefined;
       try {
@@ -399,6 +443,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       await built.close(config.shutdownGraceMs);
       await server.close(1_000);
       handshakeLog?.close();
+      connectionGuard?.close();
       await Promise.allSettled([pool?.close(), metrics?.close(), dashboard?.close(), results.close()]);
     },
   };
