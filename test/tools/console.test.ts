@@ -157,7 +157,7 @@ test("-l '' means no plugins, and reload keeps it so (a .js in the working direc
   let cli: CliProcess | undefined;
   try {
     cli = await startCli(['-a', '127.0.0.1:0', '-c', '--log-dir', '', '--worker-threads', '0', '-l', ''], { cwd: dir });
-    await cli.waitFor(/type 'help' for commands/);
+    await cli.waitFor(new RegExp(`type 'help' for commands\\.\\n${PROMPT}`));
     expect(await cli.command('reload')).toContain('reloaded 0 plugin(s): (none)');
     expect(await cli.command('plugins')).toContain('(no plugin directory: --library-dir is empty)');
     expect(await cli.command('load stray')).toContain("no plugin 'stray': no plugin directory (--library-dir is empty)");
