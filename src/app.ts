@@ -3,10 +3,11 @@ import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { combineObservers } from './engine/combine-observers';
 import { createScheduler, type Scheduler } from './engine/scheduler';
+import { LongInlineRuns } from './engine/long-inline-runs';
 import { startStallWatchdog, type StallWatchdog } from './engine/watchdog';
 import { DashboardApi } from './dashboard/dashboard-api';
 import { DashboardServer } from './dashboard/dashboard-server';
-import { TaskHistory } from './dashboard/task-history';
+import { DEFAULT_HISTORY_BYTES, TaskHistory } from './dashboard/task-history';
 import { silentLogger, type Logger } from './logging/logger';
 import { HealthState } from 'nice-grpc-server-health';
 import { TaskSchedulerDefinition } from '../generated/taskscheduler/task_scheduler';
@@ -124,6 +125,8 @@ export interface AppConfig {
   readonly dashboardAddr: string;
   /** Most recent tasks the dashboard keeps (bounded history). */
   readonly dashboardHistory: number;
+  /** Most heap bytes the dashboard's history holds (its entries' strings and arrays counted). */
+  readonly dashboardHistoryBytes: number;
   /**
    * OpenTelemetry tracing is on (the CLI registers the SDK first): spans for calls and tasks, and trace
    * contexts kept on records. Off: none of it exists.
@@ -170,6 +173,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   leaseMs: DEFAULT_LEASE_MS,
   dashboardAddr: '',
   dashboardHistory: 10_000,
+  dashboardHistoryBytes: DEFAULT_HISTORY_BYTES,
   tracing: false,
 });
 
@@ -281,18 +285,22 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
         maxMemoryMb: config.workerMaxMemoryMb,
         taskModules,
         onError: (err) => logger.error('worker pool error', { component: 'pool', err }),
+        onLoadFailure: (file, reason) => logger.error('plugin or task module failed to load in the worker threads; its worker tasks fail', { component: 'pool', file, reason }),
+        onBroken: (reason) => logger.error(`${reason}: worker tasks fail at once until the plugins change (fresh threads are tried again after 10 s)`, { component: 'pool' }),
       })
     : undefined;
   // Workers load the same plugin code as the main thread; every load/unload/reload restarts them.
-  const plugins = new PluginManager(config.libraryDir || '.', registry, logger, (loaded) => pool?.setPlugins(loaded));
-  if (config.libraryDir) plugins.loadAll();
+  const plugins = new PluginManager(config.libraryDir, registry, logger, (loaded) => pool?.setPlugins(loaded));
+  plugins.loadAll();
   const results = deps.results ?? createResultStore(config, logger);
   // The scheduler is read lazily by the metrics (it is built after them, with their observer).
   let scheduler: Scheduler | undefined;
   const metrics = config.metricsAddr ? createMetrics({ scheduler: () => scheduler!, results, pool }) : undefined;
   // Without a dashboard no history exists, and the scheduler gets no accepted/started events at all.
-  const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory) : undefined;
+  const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory, config.dashboardHistoryBytes) : undefined;
   const observer = combineObservers([metrics?.observer, history, config.tracing ? createTaskTracing() : undefined]);
+  // Inline sync runs of at least a quarter of the stall threshold are noted for the watchdog to name.
+  const longInlineRuns = config.stallWarnMs > 0 ? new LongInlineRuns(Math.max(1, Math.floor(config.stallWarnMs / 4))) : undefined;
   scheduler = createScheduler({
     registry,
     results,
@@ -307,6 +315,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     traceTasks: config.tracing,
     ...(pool ? { pool } : {}),
     ...(observer ? { observer } : {}),
+    ...(longInlineRuns ? { longInlineRuns } : {}),
   });
   // Overall status ("") and per service, for probes that name the service.
   const health = HealthState();
@@ -416,7 +425,13 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
         throw new Error(`cannot serve the dashboard on ${config.dashboardAddr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       if (config.stallWarnMs > 0 && !watchdog) {
-        watchdog = startStallWatchdog({ stallMs: config.stallWarnMs, logger: logger.child({ component: 'watchdog' }), runningTasks: () => built.runningTasks() });
+        watchdog = startStallWatchdog({
+          stallMs: config.stallWarnMs,
+          logger: logger.child({ component: 'watchdog' }),
+          runningTasks: (limit) => built.runningTasks(limit),
+          runningCount: () => built.stats().running,
+          ...(longInlineRuns ? { longInlineRuns } : {}),
+        });
       }
       return { grpc, metrics: metricsAddress, dashboard: dashboardAddress };
     },

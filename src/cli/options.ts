@@ -119,6 +119,7 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('lease-ms', { requiresArg: true, default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; another takes over its tasks that can run again, the rest become FAILED' })
     .option('dashboard-addr', { requiresArg: true, type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
     .option('dashboard-history', { requiresArg: true, default: d.dashboardHistory, describe: 'Most recent tasks the dashboard lists (bounded memory)' })
+    .option('dashboard-history-bytes', { requiresArg: true, default: d.dashboardHistoryBytes, describe: "Most heap bytes the dashboard's task history holds (ids, deps, args, errors counted); the oldest tasks go first" })
     .option('otlp-endpoint', {
       requiresArg: true,
       type: 'string',
@@ -158,7 +159,12 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   }
   const addr = serveAddress('addr', parsed['addr']);
   const tls = tlsFiles(parsed['tls-cert'], parsed['tls-key'], parsed['tls-ca-cert']);
-  const authTokens = [...((parsed['auth-token'] as string[] | undefined) ?? []), ...tokensFromFile(parsed['auth-token-file'])].filter((t) => t !== '');
+  const givenTokens = (parsed['auth-token'] as string[] | undefined) ?? [];
+  // Fail closed: an empty token (a shell variable that expanded to nothing) must not start without auth.
+  if (givenTokens.some((token) => token === '')) {
+    throw new Error('--auth-token is empty (from the flag or TASK_SCHEDULER_AUTH_TOKEN): give a token, or leave both out to run without auth');
+  }
+  const authTokens = [...givenTokens, ...tokensFromFile(parsed['auth-token-file'])];
   for (const token of authTokens) {
     if (/\s/.test(token)) throw new Error('--auth-token: a token must not contain whitespace');
   }
@@ -230,6 +236,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     leaseMs,
     dashboardAddr,
     dashboardHistory: positiveInt('dashboard-history')(parsed['dashboard-history']),
+    dashboardHistoryBytes: positiveInt('dashboard-history-bytes')(parsed['dashboard-history-bytes']),
     tracing: tracingWanted(otlpEndpoint),
   };
   const logFile = parsed['log-file'];

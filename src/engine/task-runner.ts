@@ -6,6 +6,7 @@ import type { TaskPool } from '../tasks/pool/task-pool';
 import type { ConcurrencyLimiter } from './concurrency-limiter';
 import { anyUnfinished, awaitDependencies, checkDependencies, type DependencyLookup } from './dependencies';
 import type { InFlightTask } from './in-flight-task';
+import type { LongInlineRuns } from './long-inline-runs';
 import { executeAttempt, isInline } from './task-execution';
 import type { TaskLifecycle } from './task-lifecycle';
 import { isRetryable, terminalOf } from './task-outcome';
@@ -23,6 +24,8 @@ export interface TaskRunnerDeps {
   readonly executionTimeoutMs: number;
   /** Whether the scheduler is shutting down (nothing new starts). */
   readonly closing: () => boolean;
+  /** Where long inline runs are noted for the stall watchdog (absent: no watchdog). */
+  readonly longInlineRuns?: LongInlineRuns;
 }
 
 const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
@@ -42,6 +45,7 @@ export class TaskRunner {
   readonly #dependencyTimeoutMs: number;
   readonly #executionTimeoutMs: number;
   readonly #closing: () => boolean;
+  readonly #longInlineRuns: LongInlineRuns | undefined;
 
   constructor(deps: TaskRunnerDeps) {
     this.#lifecycle = deps.lifecycle;
@@ -53,6 +57,7 @@ export class TaskRunner {
     this.#dependencyTimeoutMs = deps.dependencyTimeoutMs;
     this.#executionTimeoutMs = deps.executionTimeoutMs;
     this.#closing = deps.closing;
+    this.#longInlineRuns = deps.longInlineRuns;
   }
 
   /** A recovered task: its dependencies are checked again (they may have ended meanwhile), then it runs. */
@@ -121,7 +126,7 @@ export class TaskRunner {
     const inline = isInline(task.run.definition, this.#pool);
     const stored = this.#lifecycle.start(task, inline);
     const timeoutMs = task.run.executionTimeoutMs || this.#executionTimeoutMs;
-    const execute = () => executeAttempt(task, args, dependencyResults, this.#pool, timeoutMs, (err) => this.#lifecycle.logAbortError(task.record.taskId, err));
+    const execute = () => executeAttempt(task, args, dependencyResults, this.#pool, timeoutMs, (err) => this.#lifecycle.logAbortError(task.record.taskId, err), this.#longInlineRuns);
     if (!stored) return execute();
     return stored.then(() => {
       if (task.current.aborted) throw task.current.reason;

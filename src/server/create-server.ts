@@ -4,6 +4,7 @@ import { TaskSchedulerDefinition } from '../../generated/taskscheduler/task_sche
 import type { DecodeLimits } from '../args/decode-arg';
 import type { Scheduler } from '../engine/scheduler';
 import type { Logger } from '../logging/logger';
+import { throttledLogger } from '../logging/throttled-logger';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { authMiddleware } from './auth-middleware';
 import { mapErrors, type CallListener } from './map-errors';
@@ -106,7 +107,7 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
         submitTask: { ...TaskSchedulerServiceDefinition.methods.submitTask, requestType: FastTaskRequest },
       },
     },
-    tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: callTrace } : {}) }), deps.logger.child({ component: 'grpc' }), deps.onCall)),
+    tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: callTrace } : {}) }), throttledLogger(deps.logger.child({ component: 'grpc' })), deps.onCall)),
   );
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
   addReflection(server, SERVED_SERVICES);
