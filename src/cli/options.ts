@@ -79,6 +79,9 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('max-unfinished-bytes', { requiresArg: true, default: d.maxUnfinishedBytes, describe: 'Most bytes held by accepted unfinished tasks (args, deps, records; dependents at most half); beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
     .option('max-dependency-timeout-ms', { requiresArg: true, default: d.maxDependencyTimeoutMs, describe: 'Largest dependency_timeout_ms a request may ask for' })
     .option('max-execution-timeout-ms', { requiresArg: true, default: d.maxExecutionTimeoutMs, describe: 'Largest execution_timeout_ms a request may ask for' })
+    .option('max-batch-tasks', { requiresArg: true, default: d.maxBatchTasks, describe: 'Most tasks in one SubmitTasks, and task ids in one WatchTasks' })
+    .option('max-watch-buffer', { requiresArg: true, default: d.maxWatchBuffer, describe: 'Most events a WatchTasks stream holds for a slow reader; beyond it the stream ends RESOURCE_EXHAUSTED' })
+    .option('await-unknown-deps', { type: 'boolean', default: false, describe: 'A dependency the server does not know yet is waited for (within the dependency timeout) instead of "Missing dependency"; per request: await_unknown_deps' })
     .option('max-attempts', { requiresArg: true, default: d.maxAttempts, describe: 'Largest retry_policy.max_attempts a request may ask for' })
     .option('worker-threads', { requiresArg: true, default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
     .option('worker-max-memory-mb', { requiresArg: true, default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
@@ -195,6 +198,9 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     maxDependencyTimeoutMs,
     maxExecutionTimeoutMs,
     maxAttempts: positiveInt('max-attempts')(parsed['max-attempts']),
+    maxBatchTasks: positiveInt('max-batch-tasks')(parsed['max-batch-tasks']),
+    maxWatchBuffer: positiveInt('max-watch-buffer')(parsed['max-watch-buffer']),
+    awaitUnknownDeps: parsed['await-unknown-deps'] === true,
     workerThreads: nonNegativeInt('worker-threads')(parsed['worker-threads']),
     workerMaxMemoryMb: nonNegativeInt('worker-max-memory-mb')(parsed['worker-max-memory-mb']),
     taskModules: ((parsed['task-module'] as string[] | undefined) ?? []).filter((module) => module !== ''),

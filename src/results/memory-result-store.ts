@@ -73,6 +73,16 @@ export class MemoryResultStore implements ResultStore {
     return Promise.resolve(undefined);
   }
 
+  insertMany(records: readonly TaskRecord[]): Promise<TaskRecord[]> {
+    const existing: TaskRecord[] = [];
+    for (const record of records) {
+      const found = this.#get(record.taskId);
+      if (found) existing.push(found);
+    }
+    if (existing.length === 0) for (const record of records) this.#put(record);
+    return Promise.resolve(existing);
+  }
+
   update(record: TaskRecord): Promise<void> {
     this.#put(record);
     return Promise.resolve();

@@ -33,6 +33,11 @@ export interface ResultStore {
    * in that case (undefined when `record` was stored). This is what makes task ids idempotent.
    */
   insert(record: TaskRecord): Promise<TaskRecord | undefined>;
+  /**
+   * A batch's {@link insert}, all or nothing, atomically (one transaction, one script): stores every
+   * record when none of their ids exists, else stores none and returns the records that exist.
+   */
+  insertMany(records: readonly TaskRecord[]): Promise<TaskRecord[]>;
   /** Stores `record` over any existing record with its id (a lifecycle transition). */
   update(record: TaskRecord): Promise<void>;
   /** One page of the records submitted (newest first), filtered as `query` says. */
