@@ -254,6 +254,11 @@ export interface WatchTasksRequest {
   taskIds: string[];
 }
 
+/** The events that were ready when the message was sent (one or more), in order. */
+export interface WatchTasksResponse {
+  events: TaskEvent[];
+}
+
 /** A task's state: first its current one, then each transition. */
 export interface TaskEvent {
   taskId: string;
@@ -2410,6 +2415,75 @@ export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
   },
 };
 
+function createBaseWatchTasksResponse(): WatchTasksResponse {
+  return { events: [] };
+}
+
+export const WatchTasksResponse: MessageFns<WatchTasksResponse> = {
+  encode(message: WatchTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      TaskEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTasksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTasksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(TaskEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTasksResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => TaskEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: WatchTasksResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => TaskEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchTasksResponse>): WatchTasksResponse {
+    return WatchTasksResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchTasksResponse>): WatchTasksResponse {
+    const message = createBaseWatchTasksResponse();
+    message.events = object.events?.map((e) => TaskEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseTaskEvent(): TaskEvent {
   return { taskId: "", status: 0, result: "", attempts: 0, progress: undefined, kind: 0 };
 }
@@ -2887,7 +2961,7 @@ export const TaskSchedulerDefinition = {
       name: "WatchTasks",
       requestType: WatchTasksRequest as typeof WatchTasksRequest,
       requestStream: false,
-      responseType: TaskEvent as typeof TaskEvent,
+      responseType: WatchTasksResponse as typeof WatchTasksResponse,
       responseStream: true,
       options: {},
     },
@@ -2928,7 +3002,7 @@ export interface TaskSchedulerServiceImplementation<CallContextExt = {}> {
   watchTasks(
     request: WatchTasksRequest,
     context: CallContext & CallContextExt,
-  ): ServerStreamingMethodResult<DeepPartial<TaskEvent>>;
+  ): ServerStreamingMethodResult<DeepPartial<WatchTasksResponse>>;
 }
 
 export interface TaskSchedulerClient<CallOptionsExt = {}> {
@@ -2962,7 +3036,10 @@ export interface TaskSchedulerClient<CallOptionsExt = {}> {
     options?: CallOptions & CallOptionsExt,
   ): Promise<SubmitTasksResponse>;
   /** Each named task's current state, then its transitions, until all are finished (server streaming). */
-  watchTasks(request: DeepPartial<WatchTasksRequest>, options?: CallOptions & CallOptionsExt): AsyncIterable<TaskEvent>;
+  watchTasks(
+    request: DeepPartial<WatchTasksRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<WatchTasksResponse>;
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {

@@ -71,17 +71,19 @@ export async function* watchTasks(
   options: { readonly signal?: AbortSignal } = {},
 ): AsyncGenerator<WorkflowEvent, void, undefined> {
   const stream = client.watchTasks({ taskIds: [...taskIds] }, options.signal ? { signal: options.signal } : {});
-  for await (const event of stream) {
-    const status = statusOf(event.status);
-    yield {
-      kind: KIND[event.kind] ?? 'transition',
-      taskId: event.taskId,
-      status,
-      result: event.result,
-      attempts: event.attempts,
-      progress: event.progress?.fraction ?? 0,
-      progressMessage: event.progress?.message ?? '',
-      finished: status === 'SUCCESS' || status === 'FAILED' || status === 'CANCELLED' || status === 'NOT_FOUND',
-    };
+  for await (const message of stream) {
+    for (const event of message.events) {
+      const status = statusOf(event.status);
+      yield {
+        kind: KIND[event.kind] ?? 'transition',
+        taskId: event.taskId,
+        status,
+        result: event.result,
+        attempts: event.attempts,
+        progress: event.progress?.fraction ?? 0,
+        progressMessage: event.progress?.message ?? '',
+        finished: status === 'SUCCESS' || status === 'FAILED' || status === 'CANCELLED' || status === 'NOT_FOUND',
+      };
+    }
   }
 }

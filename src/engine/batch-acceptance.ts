@@ -115,15 +115,17 @@ export class BatchAcceptance {
     });
 
     // Ids that exist already: the same task is answered with its state, another is refused.
-    const lookups: Array<Promise<void>> = [];
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
+    const toRead: Entry[] = [];
+    for (const entry of entries) {
       if (!entry.prepared.clientId) continue;
       const inFlight = d.lifecycle.inFlight.get(entry.prepared.taskId);
       if (inFlight) entry.existing = inFlight.record;
-      else lookups.push(d.results.get(entry.prepared.taskId).then((record) => void (entry.existing = record)));
+      else toRead.push(entry);
     }
-    if (lookups.length > 0) await Promise.all(lookups);
+    if (toRead.length > 0) {
+      const found = await d.results.getMany(toRead.map((entry) => entry.prepared.taskId));
+      toRead.forEach((entry, k) => (entry.existing = found[k]));
+    }
     entries.forEach((entry, i) => {
       if (!entry.existing) return;
       const why = identityMismatch(entry.existing, entry.prepared.identity);
@@ -136,11 +138,11 @@ export class BatchAcceptance {
       if (entry.existing) continue;
       for (const dep of entry.prepared.run.deps) if (!index.has(dep) && !outside.has(dep)) outside.set(dep, d.lookup.inFlight(dep));
     }
-    const pending: Array<Promise<void>> = [];
-    for (const [dep, state] of outside) {
-      if (!state) pending.push(d.lookup.stored(dep).then((record) => void outside.set(dep, record)));
+    const unread = [...outside].filter(([, state]) => !state).map(([dep]) => dep);
+    if (unread.length > 0) {
+      const found = await d.results.getMany(unread);
+      unread.forEach((dep, k) => outside.set(dep, found[k]));
     }
-    if (pending.length > 0) await Promise.all(pending);
     entries.forEach((entry, i) => {
       if (entry.existing) return;
       for (const dep of entry.prepared.run.deps) {

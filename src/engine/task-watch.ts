@@ -2,6 +2,10 @@ import { TooManyTasksError } from '../errors';
 import { isFinished } from '../results/task-record';
 import type { TaskEvent } from './task-events';
 
+/** Most events in one stream message, and about the most characters of their results and ids. */
+const MAX_GROUP_EVENTS = 2_000;
+const MAX_GROUP_CHARS = 1024 * 1024;
+
 /** Default `--max-watch-buffer`: events one watch may hold for a slow reader before it is ended. */
 export const DEFAULT_MAX_WATCH_BUFFER = 100_000;
 
@@ -12,7 +16,7 @@ export const DEFAULT_MAX_WATCH_BUFFER = 100_000;
  * the limit, so a slow consumer cannot grow server memory. Events of one task are in the order of its
  * transitions.
  */
-export class TaskWatch implements AsyncIterable<TaskEvent> {
+export class TaskWatch implements AsyncIterable<TaskEvent[]> {
   readonly #limit: number;
   readonly #unfinishedAtStart: number;
   readonly #unfinished: Set<string>;
@@ -67,18 +71,32 @@ export class TaskWatch implements AsyncIterable<TaskEvent> {
     this.#wake?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<TaskEvent> {
+  /**
+   * Yields the events ready at each step, several at once (one stream message each: 10,000 tasks' 30,000
+   * events are a few dozen messages, not 30,000), each group at most MAX_GROUP_EVENTS events and about
+   * MAX_GROUP_CHARS characters of results (at least one event), well under a message's size limit.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<TaskEvent[]> {
     try {
       for (;;) {
         if (this.#failure) throw this.#failure;
         if (this.#head < this.#buffer.length) {
-          const event = this.#buffer[this.#head]!;
-          this.#buffer[this.#head++] = undefined as unknown as TaskEvent;
-          if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+          const group: TaskEvent[] = [];
+          let chars = 0;
+          while (this.#head < this.#buffer.length && group.length < MAX_GROUP_EVENTS && (group.length === 0 || chars < MAX_GROUP_CHARS)) {
+            const event = this.#buffer[this.#head]!;
+            this.#buffer[this.#head++] = undefined as unknown as TaskEvent;
+            chars += event.result.length + event.taskId.length;
+            group.push(event);
+          }
+          if (this.#head === this.#buffer.length) {
+            this.#buffer = [];
+            this.#head = 0;
+          } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
             this.#buffer = this.#buffer.slice(this.#head);
             this.#head = 0;
           }
-          yield event;
+          yield group;
           continue;
         }
         if (this.#unfinished.size === 0 || this.#closed) return;

@@ -66,6 +66,10 @@ export class MemoryResultStore implements ResultStore {
     return Promise.resolve(this.#get(taskId));
   }
 
+  getMany(taskIds: readonly string[]): Promise<Array<TaskRecord | undefined>> {
+    return Promise.resolve(taskIds.map((taskId) => this.#get(taskId)));
+  }
+
   insert(record: TaskRecord): Promise<TaskRecord | undefined> {
     const existing = this.#get(record.taskId);
     if (existing) return Promise.resolve(existing);

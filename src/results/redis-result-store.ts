@@ -159,6 +159,16 @@ export class RedisResultStore implements SharedResultStore {
     return value === null ? undefined : decodeRecord(value);
   }
 
+  /** MGET in slices of a thousand keys (one round trip each). */
+  async getMany(taskIds: readonly string[]): Promise<Array<TaskRecord | undefined>> {
+    const out: Array<TaskRecord | undefined> = [];
+    for (let from = 0; from < taskIds.length; from += 1_000) {
+      const values = await this.#call(this.#redis.mget(taskIds.slice(from, from + 1_000).map((id) => this.#recordKey(id))));
+      for (const value of values) out.push(value == null ? undefined : decodeRecord(value));
+    }
+    return out;
+  }
+
   async insert(record: TaskRecord): Promise<TaskRecord | undefined> {
     const existing = await this.#call(
       this.#redis.tsInsert(this.#recordKey(record.taskId), this.#ownedKey, this.#indexKey, encodeRecord(record), this.#ttlMs, record.taskId, record.submittedAt),

@@ -28,6 +28,8 @@ export interface ResultStore {
   unfinished?(): Promise<TaskRecord[]>;
   /** The record of `taskId`, or undefined when unknown or evicted. */
   get(taskId: string): Promise<TaskRecord | undefined>;
+  /** The records of `taskIds`, in order (undefined where unknown): one read for a batch (Redis: MGET). */
+  getMany(taskIds: readonly string[]): Promise<Array<TaskRecord | undefined>>;
   /**
    * Stores `record` unless a record with its id exists — atomically — and returns the existing record
    * in that case (undefined when `record` was stored). This is what makes task ids idempotent.

@@ -153,6 +153,10 @@ export class SqliteResultStore implements ResultStore {
     }
   }
 
+  async getMany(taskIds: readonly string[]): Promise<Array<TaskRecord | undefined>> {
+    return Promise.all(taskIds.map((taskId) => this.get(taskId)));
+  }
+
   insert(record: TaskRecord): Promise<TaskRecord | undefined> {
     return new Promise((resolve, reject) => this.#enqueue({ kind: 'insert', record, resolve, reject }));
   }

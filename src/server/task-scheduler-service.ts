@@ -12,6 +12,7 @@ import {
   type TaskEvent,
   TaskEvent_Kind,
   type WatchTasksRequest,
+  type WatchTasksResponse,
   type ResultRequest,
   type ResultResponse,
   type RetryPolicy,
@@ -148,12 +149,12 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
       return { tasks: outcomes.map((outcome) => ({ taskId: outcome.taskId, status: STATUS_TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts })) };
     },
 
-    async *watchTasks(request: WatchTasksRequest, context: CallContext): AsyncGenerator<TaskEvent> {
+    async *watchTasks(request: WatchTasksRequest, context: CallContext): AsyncGenerator<WatchTasksResponse> {
       const watch = scheduler.watch(request.taskIds);
       const stop = () => watch.close();
       context.signal.addEventListener('abort', stop, { once: true });
       try {
-        for await (const event of watch) yield eventMessage(event);
+        for await (const events of watch) yield { events: events.map(eventMessage) };
       } finally {
         context.signal.removeEventListener('abort', stop);
         watch.close();
