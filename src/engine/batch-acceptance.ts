@@ -226,16 +226,26 @@ export class BatchAcceptance {
       return undefined;
     }
     for (const entry of fresh) d.lifecycle.accepted(entry.task!, entry.task!.run.argsJson);
-    // Let the answer go out before synchronous tasks take the thread.
-    setImmediate(() => {
-      for (const entry of fresh) void d.runner.run(entry.task!);
-    });
+    // Started a slice per turn of the event loop, after the answer has gone out: 10,000 tasks started
+    // in one turn would hold the answer (and every other call) behind them.
+    startInSlices(fresh.map((entry) => entry.task!), d.runner);
     return entries.map((entry): TaskOutcome => {
       if (!entry.existing) return { taskId: entry.prepared.taskId, status: 'PENDING', result: '', attempts: 0 };
       const current = d.lifecycle.inFlight.get(entry.prepared.taskId)?.record ?? entry.existing;
       return { taskId: current.taskId, status: current.status, result: current.result, attempts: current.attempts };
     });
   }
+}
+
+/** Tasks started per turn of the event loop. */
+const START_SLICE = 256;
+
+function startInSlices(tasks: readonly InFlightTask[], runner: TaskRunner, from = 0): void {
+  setImmediate(() => {
+    const end = Math.min(tasks.length, from + START_SLICE);
+    for (let i = from; i < end; i++) void runner.run(tasks[i]!);
+    if (end < tasks.length) startInSlices(tasks, runner, end);
+  });
 }
 
 function recordOf(state: DependencyState | undefined): TaskRecord | undefined {
