@@ -59,6 +59,10 @@ export interface TaskDetail {
   readonly dependents: readonly TaskLink[];
   /** Dependents not listed (beyond the per-task bound). */
   readonly moreDependents: number;
+  /** The tasks accepted together with it in one SubmitTasks (itself included); empty for a task submitted alone. */
+  readonly batch: readonly TaskLink[];
+  /** Batch tasks not listed (beyond {@link MAX_LINKS}). */
+  readonly moreBatch: number;
 }
 
 /** Another task, named in a detail. */
@@ -160,7 +164,8 @@ export class DashboardApi {
     const result = record?.result ?? '';
     const failure = record?.failure ?? undefined;
     const dependents = history.dependentsOf(taskId);
-    const [dependencies, dependentLinks] = await Promise.all([this.#links(base.deps), this.#links(dependents.ids)]);
+    const batch = history.batchOf(taskId) ?? [];
+    const [dependencies, dependentLinks, batchLinks] = await Promise.all([this.#links(base.deps), this.#links(dependents.ids), this.#links(batch)]);
     return {
       task: {
         ...base,
@@ -177,6 +182,8 @@ export class DashboardApi {
       dependencies,
       dependents: dependentLinks,
       moreDependents: dependents.more + Math.max(0, dependents.ids.length - MAX_LINKS),
+      batch: batchLinks,
+      moreBatch: Math.max(0, batch.length - MAX_LINKS),
     };
   }
 

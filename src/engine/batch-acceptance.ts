@@ -226,6 +226,7 @@ export class BatchAcceptance {
       return undefined;
     }
     for (const entry of fresh) d.lifecycle.accepted(entry.task!, entry.task!.run.argsJson);
+    d.lifecycle.batchAccepted(entries.map((entry) => entry.prepared.taskId));
     // Started a slice per turn of the event loop, after the answer has gone out: 10,000 tasks started
     // in one turn would hold the answer (and every other call) behind them.
     startInSlices(fresh.map((entry) => entry.task!), d.runner);

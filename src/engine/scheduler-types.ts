@@ -63,6 +63,8 @@ export interface SchedulerObserver {
   taskWaiting?(record: TaskRecord, on: 'dependencies' | 'slot', ids?: readonly string[]): void;
   /** A running task reported progress (its RUNNING record with `progress`; throttled per task). */
   taskProgress?(record: TaskRecord): void;
+  /** A batch was accepted (after each new task's taskAccepted): the ids of all its tasks, in request order; once per batch. */
+  batchAccepted?(taskIds: readonly string[]): void;
   /** A task took its slot and starts running (its RUNNING record). */
   taskStarted?(record: TaskRecord): void;
   /**

@@ -114,6 +114,17 @@ export class TaskLifecycle {
     if (this.#observer?.taskProgress) this.#observe(record, () => this.#observer!.taskProgress!(record));
   }
 
+  /** Tells the observers which tasks were accepted together (the dashboard shows them as one batch). */
+  batchAccepted(taskIds: readonly string[]): void {
+    const observer = this.#observer;
+    if (!observer?.batchAccepted || taskIds.length === 0) return;
+    try {
+      observer.batchAccepted(taskIds);
+    } catch (err) {
+      this.#logger.error('task observer threw', { taskId: taskIds[0], err });
+    }
+  }
+
   /** A task that could not take a slot at once and waits for one. */
   waitingForSlot(task: InFlightTask): void {
     const record = task.record;

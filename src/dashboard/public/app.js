@@ -194,6 +194,8 @@ async function loadTask(taskId, withGraph = true) {
   $('task-result').textContent = t.status === 'SUCCESS' ? `${t.result}${t.resultTruncated ? ' … (truncated)' : ''}` : '(not finished)';
   linkList($('task-deps'), detail.dependencies, 0);
   linkList($('task-dependents'), detail.dependents, detail.moreDependents);
+  $('task-batch-box').hidden = detail.batch.length === 0;
+  linkList($('task-batch'), detail.batch, detail.moreBatch);
   if (withGraph || current.graphVersion !== lastVersion) {
     current.graphVersion = lastVersion;
     const graph = await api(`/api/tasks/${encodeURIComponent(taskId)}/graph`);
