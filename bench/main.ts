@@ -26,12 +26,13 @@ import { memory } from './scenarios/f-memory';
 import { redisStore } from './scenarios/g-redis-store';
 import { sqliteStore } from './scenarios/h-sqlite-store';
 import { tracing } from './scenarios/i-tracing';
+import { workflowBatch } from './scenarios/k-workflow-batch';
 
-const SCENARIOS: readonly Scenario[] = [addVsBaseline, echoNested, detachedSleep, dependencies, cpuPool, memory, redisStore, sqliteStore, tracing];
+const SCENARIOS: readonly Scenario[] = [addVsBaseline, echoNested, detachedSleep, dependencies, cpuPool, memory, redisStore, sqliteStore, tracing, workflowBatch];
 
 const USAGE = `usage: npm run bench [-- options]
   --quick                    every scenario once with small counts (< 60 s); goals not judged
-  --only <ids>               comma-separated scenario ids (a..i)
+  --only <ids>               comma-separated scenario ids (a..i, k)
   --memory-submissions <n>   f: sample the capped server's RSS every 1M submissions up to n (full default 2M)
   -h, --help`;
 

@@ -33,6 +33,7 @@ export function taskRequestArb(idPrefix: string): fc.Arbitrary<TaskRequest> {
     executionTimeoutMs: ms(1),
     injectDependencyResults: fc.boolean(),
     isAsync: fc.boolean(),
+    awaitUnknownDeps: fc.boolean(),
     // Mostly absent; otherwise a policy with short backoffs (every wait stays bounded), or an invalid one.
     retryPolicy: fc.option(
       fc.record({

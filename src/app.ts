@@ -2,8 +2,10 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { combineObservers } from './engine/combine-observers';
+import { DEFAULT_MAX_BATCH_TASKS } from './engine/batch-acceptance';
 import { createScheduler, type Scheduler } from './engine/scheduler';
 import { LongInlineRuns } from './engine/long-inline-runs';
+import { DEFAULT_MAX_WATCH_BUFFER } from './engine/task-watch';
 import { startStallWatchdog, type StallWatchdog } from './engine/watchdog';
 import { DashboardApi } from './dashboard/dashboard-api';
 import { DashboardServer } from './dashboard/dashboard-server';
@@ -96,6 +98,12 @@ export interface AppConfig {
   readonly maxUnreadBytes: number;
   /** A connection whose unread responses made no progress for this long is closed, ms; 0 = never. */
   readonly writeTimeoutMs: number;
+  /** Most tasks in one SubmitTasks (and ids in one WatchTasks). */
+  readonly maxBatchTasks: number;
+  /** Most events a WatchTasks stream holds for a slow reader. */
+  readonly maxWatchBuffer: number;
+  /** Wait for dependencies not known yet (the default of a request's `await_unknown_deps`). */
+  readonly awaitUnknownDeps: boolean;
   /** Worker threads for CPU-bound sync tasks (`worker: true`); 0 = run them inline. */
   readonly workerThreads: number;
   /** Heap limit per worker thread, MB; 0 = Node's default. */
@@ -160,6 +168,9 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   ...DEFAULT_WAIT_LIMITS,
   ...DEFAULT_CONNECTION_LIMITS,
   ...DEFAULT_RESPONSE_BUFFER_LIMITS,
+  maxBatchTasks: DEFAULT_MAX_BATCH_TASKS,
+  maxWatchBuffer: DEFAULT_MAX_WATCH_BUFFER,
+  awaitUnknownDeps: false,
   workerThreads: availableParallelism(),
   workerMaxMemoryMb: 512,
   taskModules: [],
@@ -312,6 +323,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     maxDependentTasks: config.maxDependentTasks,
     maxUnfinishedBytes: config.maxUnfinishedBytes,
     maxAttempts: config.maxAttempts,
+    maxBatchTasks: config.maxBatchTasks,
+    maxWatchBuffer: config.maxWatchBuffer,
+    awaitUnknownDeps: config.awaitUnknownDeps,
     traceTasks: config.tracing,
     ...(pool ? { pool } : {}),
     ...(observer ? { observer } : {}),
@@ -349,6 +363,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     connectionLimits,
     responseBufferLimits: Object.freeze({ maxUnreadBytesPerConnection: config.maxUnreadBytesPerConnection, maxUnreadBytes: config.maxUnreadBytes, writeTimeoutMs: config.writeTimeoutMs }),
     maxMessageBytes: config.maxMessageBytes,
+    maxBatchTasks: config.maxBatchTasks,
     tls: config.tls,
     authTokens: config.authTokens,
     ...(metrics ? { onCall: metrics.countCall } : {}),

@@ -23,6 +23,7 @@ export {
 } from './tasks/task-registry';
 export type { PluginApi, TaskPlugin, PluginTaskOptions } from './plugins/load-plugins';
 export { createTaskSchedulerClient, type ClientOptions, type TaskSchedulerConnection } from './client/create-client';
+export { submitTasks, watchTasks, type SubmittedWorkflowTask, type WorkflowEvent, type WorkflowStatus } from './client/workflows';
 export { buildApp, createBuiltinRegistry, DEFAULT_APP_CONFIG, type App, type AppConfig, type AppDeps } from './app';
 export { createScheduler, type Scheduler, type SubmitRequest, type TaskOutcome } from './engine/scheduler';
 export type { ResultStore, ResultStoreStats } from './results/result-store';

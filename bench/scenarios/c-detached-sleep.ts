@@ -36,7 +36,7 @@ function sleepSubmitFrame(sleepMs: number): Buffer {
   return grpcFrame(TaskRequest.encode(TaskRequest.fromPartial({ method: 'sleep', args: [toAny(sleepMs)], detached: true })).finish());
 }
 
-async function oneRun(ctx: ScenarioContext, server: OurServer, client: LeanGrpcClient, problems: string[]): Promise<SleepRun> {
+export async function oneRun(ctx: ScenarioContext, server: OurServer, client: LeanGrpcClient, problems: string[]): Promise<SleepRun> {
   const { config } = ctx;
   const expected = `slept ${config.sleepMs} ms`;
   const submitFrame = sleepSubmitFrame(config.sleepMs);

@@ -43,7 +43,15 @@ export interface TaskRequest {
    * Runs the task again when an attempt fails (retryable failures only; see RetryPolicy). Absent: the
    * method's registered policy, else one attempt. Part of the task's identity (idempotency).
    */
-  retryPolicy: RetryPolicy | undefined;
+  retryPolicy:
+    | RetryPolicy
+    | undefined;
+  /**
+   * A dependency the server does not know (yet) is waited for like a running one, within the
+   * dependency timeout, instead of failing with "Missing dependency". Off: the server's
+   * --await-unknown-deps decides (default off).
+   */
+  awaitUnknownDeps: boolean;
 }
 
 /**
@@ -139,6 +147,15 @@ export interface ResultResponse {
   result: string;
   /** Attempts started so far (more than 1 only after retries). */
   attempts: number;
+  /** The latest progress the running task reported; absent when it reported none (or has finished). */
+  progress: TaskProgress | undefined;
+}
+
+/** A running task's report of how far it got (`ctx.progress(fraction, message)`). */
+export interface TaskProgress {
+  /** 0…1. */
+  fraction: number;
+  message: string;
 }
 
 export interface WaitResultRequest {
@@ -149,6 +166,11 @@ export interface WaitResultRequest {
 
 export interface CancelTaskRequest {
   taskId: string;
+  /**
+   * Also cancel the task's dependents (transitively) that have not finished: they read CANCELLED,
+   * not "Dependency failed".
+   */
+  cancelDependents: boolean;
 }
 
 export interface CancelTaskResponse {
@@ -214,6 +236,84 @@ export interface SubmittedTask {
   finishedAtMs: Long;
 }
 
+export interface SubmitTasksRequest {
+  /** At most --max-batch-tasks (default 10000). `detached` is implied for each. */
+  tasks: TaskRequest[];
+}
+
+export interface SubmitTasksResponse {
+  /**
+   * One per request task, in request order: its id (server-assigned when the request had none) and
+   * status (PENDING for a new task; an existing id answers its current status).
+   */
+  tasks: TaskResponse[];
+}
+
+export interface WatchTasksRequest {
+  /** Tasks to follow; unknown ids get one NOT_FOUND event and count as finished. */
+  taskIds: string[];
+}
+
+/** The events that were ready when the message was sent (one or more), in order. */
+export interface WatchTasksResponse {
+  events: TaskEvent[];
+}
+
+/** A task's state: first its current one, then each transition. */
+export interface TaskEvent {
+  taskId: string;
+  status: TaskResponse_Status;
+  /** The result (SUCCESS) or failure message (FAILED, CANCELLED). */
+  result: string;
+  /** Attempts started so far. */
+  attempts: number;
+  /** Latest progress reported while running; absent when none. */
+  progress: TaskProgress | undefined;
+  kind: TaskEvent_Kind;
+}
+
+export enum TaskEvent_Kind {
+  /** INITIAL - The task's state when the stream started. */
+  INITIAL = 0,
+  /** TRANSITION - A status change (PENDING → RUNNING → PENDING for a retry's wait → … → finished). */
+  TRANSITION = 1,
+  /** PROGRESS - A progress report while running. */
+  PROGRESS = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function taskEvent_KindFromJSON(object: any): TaskEvent_Kind {
+  switch (object) {
+    case 0:
+    case "INITIAL":
+      return TaskEvent_Kind.INITIAL;
+    case 1:
+    case "TRANSITION":
+      return TaskEvent_Kind.TRANSITION;
+    case 2:
+    case "PROGRESS":
+      return TaskEvent_Kind.PROGRESS;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TaskEvent_Kind.UNRECOGNIZED;
+  }
+}
+
+export function taskEvent_KindToJSON(object: TaskEvent_Kind): string {
+  switch (object) {
+    case TaskEvent_Kind.INITIAL:
+      return "INITIAL";
+    case TaskEvent_Kind.TRANSITION:
+      return "TRANSITION";
+    case TaskEvent_Kind.PROGRESS:
+      return "PROGRESS";
+    case TaskEvent_Kind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** A list argument: each element is itself a packed argument. */
 export interface ListValue {
   values: Any[];
@@ -241,6 +341,7 @@ function createBaseTaskRequest(): TaskRequest {
     injectDependencyResults: false,
     executionTimeoutMs: Long.UZERO,
     retryPolicy: undefined,
+    awaitUnknownDeps: false,
   };
 }
 
@@ -275,6 +376,9 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     }
     if (message.retryPolicy !== undefined) {
       RetryPolicy.encode(message.retryPolicy, writer.uint32(98).fork()).join();
+    }
+    if (message.awaitUnknownDeps !== false) {
+      writer.uint32(104).bool(message.awaitUnknownDeps);
     }
     return writer;
   },
@@ -372,6 +476,14 @@ export const TaskRequest: MessageFns<TaskRequest> = {
             message.retryPolicy = RetryPolicy.decode(reader, reader.uint32());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.awaitUnknownDeps = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -420,6 +532,11 @@ export const TaskRequest: MessageFns<TaskRequest> = {
         : isSet(object.retry_policy)
         ? RetryPolicy.fromJSON(object.retry_policy)
         : undefined,
+      awaitUnknownDeps: isSet(object.awaitUnknownDeps)
+        ? globalThis.Boolean(object.awaitUnknownDeps)
+        : isSet(object.await_unknown_deps)
+        ? globalThis.Boolean(object.await_unknown_deps)
+        : false,
     };
   },
 
@@ -455,6 +572,9 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     if (message.retryPolicy !== undefined) {
       obj.retryPolicy = RetryPolicy.toJSON(message.retryPolicy);
     }
+    if (message.awaitUnknownDeps !== false) {
+      obj.awaitUnknownDeps = message.awaitUnknownDeps;
+    }
     return obj;
   },
 
@@ -479,6 +599,7 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     message.retryPolicy = (object.retryPolicy !== undefined && object.retryPolicy !== null)
       ? RetryPolicy.fromPartial(object.retryPolicy)
       : undefined;
+    message.awaitUnknownDeps = object.awaitUnknownDeps ?? false;
     return message;
   },
 };
@@ -815,7 +936,7 @@ export const ResultRequest: MessageFns<ResultRequest> = {
 };
 
 function createBaseResultResponse(): ResultResponse {
-  return { status: 0, result: "", attempts: 0 };
+  return { status: 0, result: "", attempts: 0, progress: undefined };
 }
 
 export const ResultResponse: MessageFns<ResultResponse> = {
@@ -828,6 +949,9 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     }
     if (message.attempts !== 0) {
       writer.uint32(24).uint32(message.attempts);
+    }
+    if (message.progress !== undefined) {
+      TaskProgress.encode(message.progress, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -869,6 +993,14 @@ export const ResultResponse: MessageFns<ResultResponse> = {
             message.attempts = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.progress = TaskProgress.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -886,6 +1018,7 @@ export const ResultResponse: MessageFns<ResultResponse> = {
       status: isSet(object.status) ? taskResponse_StatusFromJSON(object.status) : 0,
       result: isSet(object.result) ? globalThis.String(object.result) : "",
       attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      progress: isSet(object.progress) ? TaskProgress.fromJSON(object.progress) : undefined,
     };
   },
 
@@ -900,6 +1033,9 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     if (message.attempts !== 0) {
       obj.attempts = Math.round(message.attempts);
     }
+    if (message.progress !== undefined) {
+      obj.progress = TaskProgress.toJSON(message.progress);
+    }
     return obj;
   },
 
@@ -911,6 +1047,94 @@ export const ResultResponse: MessageFns<ResultResponse> = {
     message.status = object.status ?? 0;
     message.result = object.result ?? "";
     message.attempts = object.attempts ?? 0;
+    message.progress = (object.progress !== undefined && object.progress !== null)
+      ? TaskProgress.fromPartial(object.progress)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTaskProgress(): TaskProgress {
+  return { fraction: 0, message: "" };
+}
+
+export const TaskProgress: MessageFns<TaskProgress> = {
+  encode(message: TaskProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fraction !== 0) {
+      writer.uint32(9).double(message.fraction);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.fraction = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskProgress {
+    return {
+      fraction: isSet(object.fraction) ? globalThis.Number(object.fraction) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: TaskProgress): unknown {
+    const obj: any = {};
+    if (message.fraction !== 0) {
+      obj.fraction = floatToJson(message.fraction);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TaskProgress>): TaskProgress {
+    return TaskProgress.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TaskProgress>): TaskProgress {
+    const message = createBaseTaskProgress();
+    message.fraction = object.fraction ?? 0;
+    message.message = object.message ?? "";
     return message;
   },
 };
@@ -1011,13 +1235,16 @@ export const WaitResultRequest: MessageFns<WaitResultRequest> = {
 };
 
 function createBaseCancelTaskRequest(): CancelTaskRequest {
-  return { taskId: "" };
+  return { taskId: "", cancelDependents: false };
 }
 
 export const CancelTaskRequest: MessageFns<CancelTaskRequest> = {
   encode(message: CancelTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.taskId !== "") {
       writer.uint32(10).string(message.taskId);
+    }
+    if (message.cancelDependents !== false) {
+      writer.uint32(16).bool(message.cancelDependents);
     }
     return writer;
   },
@@ -1043,6 +1270,14 @@ export const CancelTaskRequest: MessageFns<CancelTaskRequest> = {
             message.taskId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cancelDependents = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1062,6 +1297,11 @@ export const CancelTaskRequest: MessageFns<CancelTaskRequest> = {
         : isSet(object.task_id)
         ? globalThis.String(object.task_id)
         : "",
+      cancelDependents: isSet(object.cancelDependents)
+        ? globalThis.Boolean(object.cancelDependents)
+        : isSet(object.cancel_dependents)
+        ? globalThis.Boolean(object.cancel_dependents)
+        : false,
     };
   },
 
@@ -1069,6 +1309,9 @@ export const CancelTaskRequest: MessageFns<CancelTaskRequest> = {
     const obj: any = {};
     if (message.taskId !== "") {
       obj.taskId = message.taskId;
+    }
+    if (message.cancelDependents !== false) {
+      obj.cancelDependents = message.cancelDependents;
     }
     return obj;
   },
@@ -1079,6 +1322,7 @@ export const CancelTaskRequest: MessageFns<CancelTaskRequest> = {
   fromPartial(object: DeepPartial<CancelTaskRequest>): CancelTaskRequest {
     const message = createBaseCancelTaskRequest();
     message.taskId = object.taskId ?? "";
+    message.cancelDependents = object.cancelDependents ?? false;
     return message;
   },
 };
@@ -1960,6 +2204,441 @@ export const SubmittedTask: MessageFns<SubmittedTask> = {
   },
 };
 
+function createBaseSubmitTasksRequest(): SubmitTasksRequest {
+  return { tasks: [] };
+}
+
+export const SubmitTasksRequest: MessageFns<SubmitTasksRequest> = {
+  encode(message: SubmitTasksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tasks) {
+      TaskRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitTasksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitTasksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tasks.push(TaskRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubmitTasksRequest {
+    return {
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => TaskRequest.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SubmitTasksRequest): unknown {
+    const obj: any = {};
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => TaskRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SubmitTasksRequest>): SubmitTasksRequest {
+    return SubmitTasksRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitTasksRequest>): SubmitTasksRequest {
+    const message = createBaseSubmitTasksRequest();
+    message.tasks = object.tasks?.map((e) => TaskRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSubmitTasksResponse(): SubmitTasksResponse {
+  return { tasks: [] };
+}
+
+export const SubmitTasksResponse: MessageFns<SubmitTasksResponse> = {
+  encode(message: SubmitTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tasks) {
+      TaskResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitTasksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitTasksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tasks.push(TaskResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubmitTasksResponse {
+    return {
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => TaskResponse.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SubmitTasksResponse): unknown {
+    const obj: any = {};
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => TaskResponse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SubmitTasksResponse>): SubmitTasksResponse {
+    return SubmitTasksResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitTasksResponse>): SubmitTasksResponse {
+    const message = createBaseSubmitTasksResponse();
+    message.tasks = object.tasks?.map((e) => TaskResponse.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWatchTasksRequest(): WatchTasksRequest {
+  return { taskIds: [] };
+}
+
+export const WatchTasksRequest: MessageFns<WatchTasksRequest> = {
+  encode(message: WatchTasksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.taskIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTasksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTasksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTasksRequest {
+    return {
+      taskIds: globalThis.Array.isArray(object?.taskIds)
+        ? object.taskIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.task_ids)
+        ? object.task_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: WatchTasksRequest): unknown {
+    const obj: any = {};
+    if (message.taskIds?.length) {
+      obj.taskIds = message.taskIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchTasksRequest>): WatchTasksRequest {
+    return WatchTasksRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchTasksRequest>): WatchTasksRequest {
+    const message = createBaseWatchTasksRequest();
+    message.taskIds = object.taskIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseWatchTasksResponse(): WatchTasksResponse {
+  return { events: [] };
+}
+
+export const WatchTasksResponse: MessageFns<WatchTasksResponse> = {
+  encode(message: WatchTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      TaskEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTasksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTasksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(TaskEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTasksResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => TaskEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: WatchTasksResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => TaskEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchTasksResponse>): WatchTasksResponse {
+    return WatchTasksResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchTasksResponse>): WatchTasksResponse {
+    const message = createBaseWatchTasksResponse();
+    message.events = object.events?.map((e) => TaskEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTaskEvent(): TaskEvent {
+  return { taskId: "", status: 0, result: "", attempts: 0, progress: undefined, kind: 0 };
+}
+
+export const TaskEvent: MessageFns<TaskEvent> = {
+  encode(message: TaskEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(16).int32(message.status);
+    }
+    if (message.result !== "") {
+      writer.uint32(26).string(message.result);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(32).uint32(message.attempts);
+    }
+    if (message.progress !== undefined) {
+      TaskProgress.encode(message.progress, writer.uint32(42).fork()).join();
+    }
+    if (message.kind !== 0) {
+      writer.uint32(56).int32(message.kind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.result = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.progress = TaskProgress.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskEvent {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      status: isSet(object.status) ? taskResponse_StatusFromJSON(object.status) : 0,
+      result: isSet(object.result) ? globalThis.String(object.result) : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      progress: isSet(object.progress) ? TaskProgress.fromJSON(object.progress) : undefined,
+      kind: isSet(object.kind) ? taskEvent_KindFromJSON(object.kind) : 0,
+    };
+  },
+
+  toJSON(message: TaskEvent): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.status !== 0) {
+      obj.status = taskResponse_StatusToJSON(message.status);
+    }
+    if (message.result !== "") {
+      obj.result = message.result;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.progress !== undefined) {
+      obj.progress = TaskProgress.toJSON(message.progress);
+    }
+    if (message.kind !== 0) {
+      obj.kind = taskEvent_KindToJSON(message.kind);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TaskEvent>): TaskEvent {
+    return TaskEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TaskEvent>): TaskEvent {
+    const message = createBaseTaskEvent();
+    message.taskId = object.taskId ?? "";
+    message.status = object.status ?? 0;
+    message.result = object.result ?? "";
+    message.attempts = object.attempts ?? 0;
+    message.progress = (object.progress !== undefined && object.progress !== null)
+      ? TaskProgress.fromPartial(object.progress)
+      : undefined;
+    message.kind = object.kind ?? 0;
+    return message;
+  },
+};
+
 function createBaseListValue(): ListValue {
   return { values: [] };
 }
@@ -2265,6 +2944,27 @@ export const TaskSchedulerDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Accepts a list of tasks together (a workflow): all or none. Deps may name tasks of the same batch
+     * in any order, and tasks the server knows already. Every task of a batch is detached.
+     */
+    submitTasks: {
+      name: "SubmitTasks",
+      requestType: SubmitTasksRequest as typeof SubmitTasksRequest,
+      requestStream: false,
+      responseType: SubmitTasksResponse as typeof SubmitTasksResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Each named task's current state, then its transitions, until all are finished (server streaming). */
+    watchTasks: {
+      name: "WatchTasks",
+      requestType: WatchTasksRequest as typeof WatchTasksRequest,
+      requestStream: false,
+      responseType: WatchTasksResponse as typeof WatchTasksResponse,
+      responseStream: true,
+      options: {},
+    },
   },
 } as const;
 
@@ -2290,6 +2990,19 @@ export interface TaskSchedulerServiceImplementation<CallContextExt = {}> {
     request: ListSubmittedTasksRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListSubmittedTasksResponse>>;
+  /**
+   * Accepts a list of tasks together (a workflow): all or none. Deps may name tasks of the same batch
+   * in any order, and tasks the server knows already. Every task of a batch is detached.
+   */
+  submitTasks(
+    request: SubmitTasksRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<SubmitTasksResponse>>;
+  /** Each named task's current state, then its transitions, until all are finished (server streaming). */
+  watchTasks(
+    request: WatchTasksRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<WatchTasksResponse>>;
 }
 
 export interface TaskSchedulerClient<CallOptionsExt = {}> {
@@ -2314,6 +3027,19 @@ export interface TaskSchedulerClient<CallOptionsExt = {}> {
     request: DeepPartial<ListSubmittedTasksRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListSubmittedTasksResponse>;
+  /**
+   * Accepts a list of tasks together (a workflow): all or none. Deps may name tasks of the same batch
+   * in any order, and tasks the server knows already. Every task of a batch is detached.
+   */
+  submitTasks(
+    request: DeepPartial<SubmitTasksRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<SubmitTasksResponse>;
+  /** Each named task's current state, then its transitions, until all are finished (server streaming). */
+  watchTasks(
+    request: DeepPartial<WatchTasksRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<WatchTasksResponse>;
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
@@ -2336,6 +3062,8 @@ function isObject(value: any): boolean {
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
+
+export type ServerStreamingMethodResult<Response> = { [Symbol.asyncIterator](): AsyncIterator<Response, void> };
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

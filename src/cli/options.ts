@@ -90,6 +90,9 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('max-unread-bytes-per-connection', { requiresArg: true, default: d.maxUnreadBytesPerConnection, describe: 'Bytes of GetResult/WaitResult responses one connection may leave unread; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
     .option('max-unread-bytes', { requiresArg: true, default: d.maxUnreadBytes, describe: 'Bytes of GetResult/WaitResult responses all clients together may leave unread; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
     .option('write-timeout-ms', { requiresArg: true, default: d.writeTimeoutMs, describe: 'A connection whose unread responses made no progress for this long is closed (0 = never)' })
+    .option('max-batch-tasks', { requiresArg: true, default: d.maxBatchTasks, describe: 'Most tasks in one SubmitTasks, and task ids in one WatchTasks' })
+    .option('max-watch-buffer', { requiresArg: true, default: d.maxWatchBuffer, describe: 'Most events a WatchTasks stream holds for a slow reader; beyond it the stream ends RESOURCE_EXHAUSTED' })
+    .option('await-unknown-deps', { type: 'boolean', default: false, describe: 'A dependency the server does not know yet is waited for (within the dependency timeout) instead of "Missing dependency"; per request: await_unknown_deps' })
     .option('max-attempts', { requiresArg: true, default: d.maxAttempts, describe: 'Largest retry_policy.max_attempts a request may ask for' })
     .option('worker-threads', { requiresArg: true, default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
     .option('worker-max-memory-mb', { requiresArg: true, default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
@@ -223,6 +226,9 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     maxUnreadBytesPerConnection: nonNegativeInt('max-unread-bytes-per-connection')(parsed['max-unread-bytes-per-connection']),
     maxUnreadBytes: nonNegativeInt('max-unread-bytes')(parsed['max-unread-bytes']),
     writeTimeoutMs: nonNegativeInt('write-timeout-ms')(parsed['write-timeout-ms']),
+    maxBatchTasks: positiveInt('max-batch-tasks')(parsed['max-batch-tasks']),
+    maxWatchBuffer: positiveInt('max-watch-buffer')(parsed['max-watch-buffer']),
+    awaitUnknownDeps: parsed['await-unknown-deps'] === true,
     workerThreads: nonNegativeInt('worker-threads')(parsed['worker-threads']),
     workerMaxMemoryMb: nonNegativeInt('worker-max-memory-mb')(parsed['worker-max-memory-mb']),
     taskModules: ((parsed['task-module'] as string[] | undefined) ?? []).filter((module) => module !== ''),

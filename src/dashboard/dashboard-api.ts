@@ -62,6 +62,10 @@ export interface TaskDetail {
   readonly dependents: readonly TaskLink[];
   /** Dependents not listed (beyond the per-task bound). */
   readonly moreDependents: number;
+  /** The tasks accepted together with it in one SubmitTasks (itself included); empty for a task submitted alone. */
+  readonly batch: readonly TaskLink[];
+  /** Batch tasks not listed (beyond {@link MAX_LINKS}). */
+  readonly moreBatch: number;
   /**
    * Where the dependents were found: `history` (recorded as they were accepted: complete up to the
    * bound), `store` (the task left the history: the history and up to {@link MAX_STORE_SCAN} later
@@ -185,7 +189,8 @@ export class DashboardApi {
     const result = record?.result ?? '';
     const failure = record?.failure ?? undefined;
     const dependents = summary ? { ...history.dependentsOf(taskId), from: 'history' as const } : await this.#dependentsBeyondHistory(taskId, base.submittedAt);
-    const [dependencies, dependentLinks] = await Promise.all([this.#links(base.deps), this.#links(dependents.ids)]);
+    const batch = history.batchOf(taskId) ?? [];
+    const [dependencies, dependentLinks, batchLinks] = await Promise.all([this.#links(base.deps), this.#links(dependents.ids), this.#links(batch)]);
     return {
       task: {
         ...base,
@@ -205,6 +210,8 @@ export class DashboardApi {
       dependents: dependentLinks,
       moreDependents: dependents.more + Math.max(0, dependents.ids.length - MAX_LINKS),
       dependentsFrom: dependents.from,
+      batch: batchLinks,
+      moreBatch: Math.max(0, batch.length - MAX_LINKS),
     };
   }
 

@@ -108,6 +108,8 @@ class Entry {
   /** Tasks that listed this one in their deps (accepted while this entry was in the history). */
   dependents: string[] | undefined = undefined;
   moreDependents = 0;
+  /** The ids of the batch (SubmitTasks) it was accepted in, shared by the batch's entries; undefined for a single task. */
+  batch: readonly string[] | undefined = undefined;
 
   constructor(
     readonly seq: number,
@@ -277,6 +279,21 @@ export class TaskHistory implements SchedulerObserver {
   }
 
   /** Tasks that depend on `taskId` (accepted while it was in the history), and how many more were not kept. */
+  /** A batch's task ids (from any of its tasks still in the history); undefined when it came alone. */
+  batchOf(taskId: string): readonly string[] | undefined {
+    return this.#byId.get(taskId)?.batch;
+  }
+
+  /** One shared, frozen list per batch (at most --max-batch-tasks ids) on each of its entries. */
+  batchAccepted(taskIds: readonly string[]): void {
+    const ids = Object.freeze([...taskIds]);
+    for (const taskId of ids) {
+      const entry = this.#byId.get(taskId);
+      if (entry) entry.batch = ids;
+    }
+    this.#version++;
+  }
+
   dependentsOf(taskId: string): { readonly ids: readonly string[]; readonly more: number } {
     const entry = this.#byId.get(taskId);
     return { ids: entry?.dependents ? [...entry.dependents] : [], more: entry?.moreDependents ?? 0 };

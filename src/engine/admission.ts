@@ -106,6 +106,29 @@ export class Admission {
     }
   }
 
+  /**
+   * {@link check} for a batch as a whole (all or nothing): `charge` bytes in all, `dependents` of its
+   * tasks waiting for dependencies (holding `dependentCharge` of those bytes), `ready` able to run
+   * at once (they queue for a slot when every slot is taken).
+   */
+  checkBatch(charge: number, dependents: number, dependentCharge: number, ready: number, waitingForSlot: number, slotsFull: boolean): void {
+    const limits = this.#limits;
+    if (dependents > 0 && limits.maxDependentTasks > 0 && this.#dependents + dependents > limits.maxDependentTasks) {
+      throw new TooManyTasksError(`${this.#dependents} tasks are waiting for their dependencies; this batch's ${dependents} would pass the limit of ${limits.maxDependentTasks} (--max-dependent-tasks)`);
+    }
+    if (dependents > 0 && limits.maxUnfinishedBytes > 0 && this.#dependentBytes + dependentCharge > limits.maxUnfinishedBytes / 2) {
+      throw new TooManyTasksError(
+        `tasks waiting for their dependencies hold ${this.#dependentBytes} bytes; this batch's (${dependentCharge}) would pass half the limit of ${limits.maxUnfinishedBytes} bytes (--max-unfinished-bytes)`,
+      );
+    }
+    if (ready > 0 && slotsFull && limits.maxQueuedTasks > 0 && waitingForSlot + ready > limits.maxQueuedTasks) {
+      throw new TooManyTasksError(`${waitingForSlot} tasks are waiting for a slot; this batch's ${ready} would pass the limit of ${limits.maxQueuedTasks} (--max-queued-tasks)`);
+    }
+    if (limits.maxUnfinishedBytes > 0 && this.#bytes + charge > limits.maxUnfinishedBytes) {
+      throw new TooManyTasksError(`unfinished tasks hold ${this.#bytes} bytes; this batch (${charge}) would pass the limit of ${limits.maxUnfinishedBytes} bytes (--max-unfinished-bytes)`);
+    }
+  }
+
   /** Charges an accepted task. */
   add(charge: number): void {
     this.#bytes += charge;

@@ -1,7 +1,7 @@
 import type { SchedulerObserver } from './scheduler-types';
 
 /** The optional events of a {@link SchedulerObserver} (taskFinished is required). */
-const OPTIONAL_EVENTS = ['taskAccepted', 'taskWaiting', 'taskStarted', 'taskRetrying'] as const;
+const OPTIONAL_EVENTS = ['taskAccepted', 'taskWaiting', 'taskStarted', 'taskRetrying', 'taskProgress', 'batchAccepted'] as const;
 
 /**
  * One observer that forwards to several (metrics, the dashboard, tracing). Undefined entries are

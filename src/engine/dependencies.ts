@@ -1,6 +1,8 @@
 import { DependencyFailedError, MissingDependencyError, TaskTimeoutError, clip } from '../errors';
 import { isFinished, type TaskRecord } from '../results/task-record';
-import { InFlightTask, type DependencyState } from './in-flight-task';
+import { InFlightTask, UnknownDependency, type DependencyState } from './in-flight-task';
+
+export { UnknownDependency } from './in-flight-task';
 import { waitUntil } from './wait-until';
 
 /** Where the scheduler finds a dependency: in flight here, in the store, or unfinished elsewhere. */
@@ -15,13 +17,17 @@ export interface DependencyLookup {
  * Validates deps before acceptance (SPEC §3): all known, none failed. Returns each dependency's state;
  * undefined when all have already succeeded (nothing to wait for). Unfinished ones are awaited later.
  */
-export async function checkDependencies(deps: readonly string[], lookup: DependencyLookup): Promise<Map<string, DependencyState>> {
+export async function checkDependencies(deps: readonly string[], lookup: DependencyLookup, awaitUnknown = false): Promise<Map<string, DependencyState>> {
   const state = new Map<string, DependencyState>();
   for (const dep of deps) {
     if (state.has(dep)) continue;
     const task = lookup.inFlight(dep);
     const record = task?.record ?? (await lookup.stored(dep));
-    if (!record) throw new MissingDependencyError(dep);
+    if (!record) {
+      if (!awaitUnknown) throw new MissingDependencyError(dep);
+      state.set(dep, new UnknownDependency(dep));
+      continue;
+    }
     if (record.status === 'FAILED' || record.status === 'CANCELLED') throw new DependencyFailedError(dep);
     if (record.status === 'SUCCESS') state.set(dep, record);
     else state.set(dep, task ?? record);
@@ -51,7 +57,8 @@ export async function awaitDependencies(
   const timedOut = (dep: string) => new TaskTimeoutError(`dependency '${clip(dep)}' did not finish within ${timeoutMs} ms`);
   for (const dep of task.run.deps) {
     let record: TaskRecord;
-    const entry = state.get(dep)!;
+    let entry = state.get(dep)!;
+    if (entry instanceof UnknownDependency) entry = await appeared(dep, deadline, task.signal, lookup, () => timedOut(dep));
     if (entry instanceof InFlightTask) {
       record = await waitUntil(entry.done, deadline - Date.now(), task.signal, () => timedOut(dep));
       // A dependency let go at shutdown never finished here.
@@ -66,4 +73,29 @@ export async function awaitDependencies(
     results.set(dep, record.result);
   }
   return results;
+}
+
+/** First and longest pause between looks for a dependency that has not been submitted yet, ms. */
+const FIRST_LOOK_MS = 10;
+const MAX_LOOK_MS = 250;
+
+/**
+ * Waits until a task of id `dep` exists (in flight here, or in the store: another replica's) and
+ * returns it. Polled with a growing pause (10 → 250 ms): it works the same on every store, and only
+ * submissions that opted in (`await_unknown_deps`) wait this way.
+ */
+async function appeared(
+  dep: string,
+  deadline: number,
+  signal: AbortSignal,
+  lookup: DependencyLookup,
+  timedOut: () => Error,
+): Promise<InFlightTask | TaskRecord> {
+  for (let pause = FIRST_LOOK_MS; ; pause = Math.min(MAX_LOOK_MS, pause * 2)) {
+    const found = lookup.inFlight(dep) ?? (await lookup.stored(dep));
+    if (found) return found;
+    const left = deadline - Date.now();
+    if (left <= 0) throw timedOut();
+    await waitUntil(new Promise<void>((resolve) => setTimeout(resolve, Math.min(pause, left)).unref()), left, signal, timedOut);
+  }
 }

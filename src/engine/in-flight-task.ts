@@ -1,12 +1,27 @@
 import type { ArgValue } from '../args/arg-value';
 import type { TaskSchedulerError } from '../errors';
-import type { TaskRecord } from '../results/task-record';
+import type { TaskProgress, TaskRecord } from '../results/task-record';
 import type { RetryPolicy } from '../tasks/retry-policy';
 import type { TaskDefinition } from '../tasks/task-registry';
 import { TaskAbort } from './task-abort';
 
-/** A dependency as the scheduler saw it at acceptance: finished (its record) or still unfinished. */
-export type DependencyState = TaskRecord | InFlightTask;
+/**
+ * A dependency the server did not know at acceptance, awaited because the submission asked for it
+ * (`await_unknown_deps`): it reads as PENDING until a task of its id appears.
+ */
+export class UnknownDependency {
+  readonly status = 'PENDING' as const;
+  readonly trace = undefined;
+  constructor(readonly taskId: string) {}
+}
+
+/** Takes a task's progress reports (the lifecycle). */
+export interface ProgressSink {
+  progress(task: InFlightTask, fraction: number, message: string | undefined): void;
+}
+
+/** A dependency as the scheduler saw it at acceptance: finished (its record), still unfinished, or not yet submitted. */
+export type DependencyState = TaskRecord | InFlightTask | UnknownDependency;
 
 /** What a task needs to run, besides its record: fixed at acceptance (or at recovery). */
 export interface TaskRun {
@@ -64,6 +79,10 @@ export class InFlightTask extends TaskAbort {
    * resumes at the next start): what its blocking callers are answered with.
    */
   released: TaskSchedulerError | undefined = undefined;
+  /** Where its progress reports go (the lifecycle that tracks it), and their throttle state. */
+  progressSink: ProgressSink | undefined = undefined;
+  progressAt = 0;
+  progressPending: TaskProgress | undefined = undefined;
   #done: Promise<TaskRecord> | undefined = undefined;
   #resolve: ((record: TaskRecord) => void) | undefined = undefined;
   #final: TaskRecord | undefined = undefined;
@@ -86,6 +105,11 @@ export class InFlightTask extends TaskAbort {
   settle(record: TaskRecord): void {
     this.#final = record;
     this.#resolve?.(record);
+  }
+
+  /** A progress report of the running attempt (`ctx.progress`). */
+  reportProgress(fraction: number, message?: string): void {
+    this.progressSink?.progress(this, fraction, message);
   }
 
   /** Aborts the current attempt or backoff wait; returns what abort listeners threw. */

@@ -1,4 +1,6 @@
 import type { ArgValue } from '../args/arg-value';
+import type { BatchRequest } from './batch-acceptance';
+import type { TaskWatch } from './task-watch';
 import type { Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
 import type { TaskPage, TaskQuery } from '../results/task-query';
@@ -31,6 +33,12 @@ export interface SchedulerDeps {
   readonly maxAttempts?: number;
   /** Told about task lifecycle events (metrics, dashboard, tracing). Must be quick and must not throw. */
   readonly observer?: SchedulerObserver;
+  /** Most tasks in one `submitBatch` (`--max-batch-tasks`, default 10 000). */
+  readonly maxBatchTasks?: number;
+  /** Most events a watch holds for a slow reader (`--max-watch-buffer`, default 100 000). */
+  readonly maxWatchBuffer?: number;
+  /** Default of a submission's `awaitUnknownDeps` (`--await-unknown-deps`, default off). */
+  readonly awaitUnknownDeps?: boolean;
   /**
    * Keep trace contexts on records (tracing is on): a submission's own, else its first dependency's,
    * so a workflow's tasks join one trace. Off: records carry none.
@@ -56,6 +64,10 @@ export interface SchedulerObserver {
    * acceptance — or for a concurrency slot.
    */
   taskWaiting?(record: TaskRecord, on: 'dependencies' | 'slot', ids?: readonly string[]): void;
+  /** A running task reported progress (its RUNNING record with `progress`; throttled per task). */
+  taskProgress?(record: TaskRecord): void;
+  /** A batch was accepted (after each new task's taskAccepted): the ids of all its tasks, in request order; once per batch. */
+  batchAccepted?(taskIds: readonly string[]): void;
   /** A task took its slot and starts running (its RUNNING record). */
   taskStarted?(record: TaskRecord): void;
   /**
@@ -120,6 +132,11 @@ export interface SubmitRequest {
   readonly executionTimeoutMs?: number;
   /** Prepend the dependencies' results as string args, in deps order. */
   readonly injectDependencyResults?: boolean;
+  /**
+   * Wait for a dependency the server does not know yet (within the dependency timeout) instead of
+   * refusing it; absent: the scheduler's `awaitUnknownDeps`.
+   */
+  readonly awaitUnknownDeps?: boolean | undefined;
   /** Overrides the method's registered retry policy; checked against `maxAttempts`. */
   readonly retryPolicy?: RetryPolicyInput | undefined;
   /** The W3C trace context of the submission (`traceparent`, `\n`, `tracestate`); kept when tracing is on. */
@@ -160,12 +177,19 @@ export interface Scheduler {
   resolveMethod(method: string): TaskDefinition;
   /** Runs a task (blocking) or accepts it (detached). Failures throw, as SPEC §4 lists. */
   submit(request: SubmitRequest): Promise<TaskOutcome>;
+  /**
+   * Accepts tasks together, all or nothing, each detached (see BatchAcceptance); answers one outcome
+   * per task in request order.
+   */
+  submitBatch(batch: BatchRequest): Promise<TaskOutcome[]>;
   /** The current record of a task; undefined when unknown or evicted. */
   getResult(taskId: string): Promise<TaskRecord | undefined>;
   /** The record as soon as the task has finished, or its current record after `timeoutMs`. */
   waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined>;
-  /** Cancels an unfinished task. */
-  cancel(taskId: string): Promise<CancelOutcome>;
+  /** Cancels an unfinished task; with `dependents`, first its unfinished dependents in flight here (transitively). */
+  cancel(taskId: string, dependents?: boolean): Promise<CancelOutcome>;
+  /** Opens a watch on tasks: their current state, then their transitions (see TaskWatches.open). */
+  watch(taskIds: readonly string[]): TaskWatch;
   /** One page of the submitted tasks the store holds, newest first (see {@link TaskQuery}). */
   listSubmitted(query: TaskQuery): Promise<TaskPage>;
   /** Current counts. */

@@ -1,7 +1,4 @@
-import { canonicalJson } from '../args/canonical-json';
 import {
-  InvalidArgumentsError,
-  MethodNotFoundError,
   ShuttingDownError,
   TaskAlreadyExistsError,
   TaskCancelledError,
@@ -12,21 +9,25 @@ import { throttledLogger } from '../logging/throttled-logger';
 import type { ResultStore } from '../results/result-store';
 import { isSharedResultStore } from '../results/shared-result-store';
 import type { TaskPage, TaskQuery } from '../results/task-query';
-import { isFinished, newRecord, type TaskIdentity, type TaskRecord, type TaskSpec } from '../results/task-record';
-import { DEFAULT_MAX_ATTEMPTS, normalizeRetryPolicy, retryKeyOf } from '../tasks/retry-policy';
+import { isFinished, newRecord, type TaskIdentity, type TaskRecord } from '../results/task-record';
+import { DEFAULT_MAX_ATTEMPTS } from '../tasks/retry-policy';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import { Admission, taskCharge } from './admission';
+import { combineObservers } from './combine-observers';
+import { DEFAULT_MAX_WATCH_BUFFER, type TaskWatch } from './task-watch';
+import { TaskWatches } from './task-watches';
+import { BatchAcceptance, DEFAULT_MAX_BATCH_TASKS, type BatchRequest } from './batch-acceptance';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { anyUnfinished, checkDependencies, type DependencyLookup } from './dependencies';
-import type { DependencyState, InFlightTask, TaskRun } from './in-flight-task';
+import { InFlightTask } from './in-flight-task';
 import { planRecovery } from './recovery';
 import { RemoteTasks } from './remote-tasks';
 import type { CancelOutcome, RecoverySummary, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { isInline } from './task-execution';
-import { digestOfCanonicalJson, identityMismatch } from './task-identity';
-import { newTaskId } from './task-id';
+import { identityMismatch } from './task-identity';
+import { prepareTask, resolveMethod, specOf, traceOfFirst } from './task-acceptance';
 import { TaskLifecycle } from './task-lifecycle';
 import { outcomeOf } from './task-outcome';
 import { TaskRunner } from './task-runner';
@@ -38,9 +39,6 @@ export * from './scheduler-types';
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   return new TaskScheduler(deps);
 }
-
-/** Shared by every record without dependencies (most of them): one array, not one per task. */
-const NO_DEPS: readonly string[] = Object.freeze([]);
 
 /**
  * The task engine's front: accepting a submission (idempotency, dependencies, admission) and the
@@ -64,6 +62,9 @@ class TaskScheduler implements Scheduler {
   readonly #remote: RemoteTasks | undefined;
   readonly #lookup: DependencyLookup;
   readonly #traceTasks: boolean;
+  readonly #awaitUnknownDeps: boolean;
+  readonly #batches: BatchAcceptance;
+  readonly #watches: TaskWatches;
   #closing = false;
 
   constructor(deps: SchedulerDeps) {
@@ -73,6 +74,7 @@ class TaskScheduler implements Scheduler {
     this.#logger = throttledLogger((deps.logger ?? silentLogger).child({ component: 'scheduler' }));
     this.#maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.#traceTasks = deps.traceTasks ?? false;
+    this.#awaitUnknownDeps = deps.awaitUnknownDeps ?? false;
     this.#pool = deps.pool;
     this.#limiter = new ConcurrencyLimiter(deps.maxConcurrentTasks ?? 0);
     this.#admission = new Admission({
@@ -80,9 +82,18 @@ class TaskScheduler implements Scheduler {
       maxDependentTasks: deps.maxDependentTasks ?? 0,
       maxUnfinishedBytes: deps.maxUnfinishedBytes ?? 0,
     });
-    this.#lifecycle = new TaskLifecycle({ results: deps.results, limiter: this.#limiter, admission: this.#admission, observer: deps.observer, logger: this.#logger });
     const shared = isSharedResultStore(deps.results) ? deps.results : undefined;
     this.#remote = shared ? new RemoteTasks(shared) : undefined;
+    const inFlight = new Map<string, InFlightTask>();
+    this.#watches = new TaskWatches({
+      inFlight,
+      results: deps.results,
+      remote: this.#remote,
+      maxBuffer: deps.maxWatchBuffer ?? DEFAULT_MAX_WATCH_BUFFER,
+      maxTasks: deps.maxBatchTasks ?? DEFAULT_MAX_BATCH_TASKS,
+    });
+    const observer = combineObservers([deps.observer, this.#watches]);
+    this.#lifecycle = new TaskLifecycle({ results: deps.results, limiter: this.#limiter, admission: this.#admission, observer, logger: this.#logger, inFlight });
     this.#lookup = {
       inFlight: (taskId) => this.#lifecycle.inFlight.get(taskId),
       stored: (taskId) => this.#results.get(taskId),
@@ -98,6 +109,20 @@ class TaskScheduler implements Scheduler {
       executionTimeoutMs: deps.executionTimeoutMs ?? 0,
       closing: () => this.#closing,
       ...(deps.longInlineRuns ? { longInlineRuns: deps.longInlineRuns } : {}),
+    });
+    this.#batches = new BatchAcceptance({
+      registry: this.#registry,
+      results: this.#results,
+      lifecycle: this.#lifecycle,
+      runner: this.#runner,
+      lookup: this.#lookup,
+      admission: this.#admission,
+      limiter: this.#limiter,
+      maxAttempts: this.#maxAttempts,
+      maxBatchTasks: deps.maxBatchTasks ?? DEFAULT_MAX_BATCH_TASKS,
+      traceTasks: this.#traceTasks,
+      awaitUnknownDeps: this.#awaitUnknownDeps,
+      closing: () => this.#closing,
     });
     shared?.onCancelRequest((taskId) => this.#cancelRequested(taskId));
     shared?.onTakeover((records, replica) => {
@@ -129,30 +154,14 @@ class TaskScheduler implements Scheduler {
   }
 
   resolveMethod(method: string): TaskDefinition {
-    if (method === '') throw new InvalidArgumentsError('method is empty: name a registered task, e.g. "add"');
-    const definition = this.#registry.get(method);
-    if (!definition) throw new MethodNotFoundError(method);
-    return definition;
+    return resolveMethod(this.#registry, method);
   }
 
   async submit(request: SubmitRequest): Promise<TaskOutcome> {
     if (this.#closing) throw new ShuttingDownError();
-    const definition = this.resolveMethod(request.method);
-    const requested = request.retryPolicy ? normalizeRetryPolicy(request.retryPolicy, this.#maxAttempts) : undefined;
-    const taskId = request.taskId === '' ? newTaskId() : request.taskId;
-    if (request.deps.includes(taskId)) {
-      throw new InvalidArgumentsError(`task '${clip(taskId)}' lists itself in deps`);
-    }
-    // Built once per request: the digest is made from it, and the task may use it (TaskContext.argsJson).
-    const argsJson = canonicalJson(request.args);
-    const deps = request.deps.length === 0 ? NO_DEPS : request.deps;
-    const identity: TaskIdentity = {
-      method: definition.name, // the registry's string, shared by every record of this method
-      deps,
-      argsDigest: digestOfCanonicalJson(argsJson),
-      injectDependencyResults: request.injectDependencyResults ?? false,
-      retryKey: retryKeyOf(requested),
-    };
+    const { taskId, definition, identity, run } = prepareTask(request, this.#registry, this.#maxAttempts);
+    const deps = run.deps;
+    const argsJson = run.argsJson;
     const detached = request.detached ?? false;
     const inFlight = this.#lifecycle.inFlight;
 
@@ -160,7 +169,7 @@ class TaskScheduler implements Scheduler {
       const existing = inFlight.get(taskId)?.record ?? (await this.#results.get(taskId));
       if (existing) return this.#answerExisting(existing, identity, detached);
     }
-    const dependencies = deps.length === 0 ? undefined : await checkDependencies(deps, this.#lookup);
+    const dependencies = deps.length === 0 ? undefined : await checkDependencies(deps, this.#lookup, request.awaitUnknownDeps ?? this.#awaitUnknownDeps);
     // Another submission of this id may have been accepted while we awaited the store.
     const raced = inFlight.get(taskId);
     if (raced) return this.#answerExisting(raced.record, identity, detached);
@@ -170,16 +179,6 @@ class TaskScheduler implements Scheduler {
     // Counted at once (not when its run starts), so a burst of submissions cannot overshoot the bounds.
     this.#admission.check(charge, waitsForDeps, this.#limiter.waiting, this.#limiter.full);
 
-    const run: TaskRun = {
-      definition,
-      args: request.args,
-      argsJson,
-      deps,
-      dependencyTimeoutMs: request.dependencyTimeoutMs ?? 0,
-      executionTimeoutMs: request.executionTimeoutMs ?? 0,
-      injectDependencyResults: identity.injectDependencyResults,
-      retry: requested ?? definition.retry,
-    };
     const trace = this.#traceTasks ? (request.fromCaller ? request.trace : (traceOfFirst(deps, dependencies) ?? request.trace)) : undefined;
     const record = newRecord(taskId, identity, Date.now(), this.#lifecycle.durable ? specOf(run) : undefined, trace);
     const task = this.#lifecycle.track(record, run, charge, waitsForDeps);
@@ -221,6 +220,14 @@ class TaskScheduler implements Scheduler {
     return answer(task, await this.#runner.run(task));
   }
 
+  submitBatch(batch: BatchRequest): Promise<TaskOutcome[]> {
+    return this.#batches.accept(batch);
+  }
+
+  watch(taskIds: readonly string[]): TaskWatch {
+    return this.#watches.open(taskIds);
+  }
+
   async getResult(taskId: string): Promise<TaskRecord | undefined> {
     return this.#lifecycle.inFlight.get(taskId)?.record ?? this.#results.get(taskId);
   }
@@ -240,7 +247,8 @@ class TaskScheduler implements Scheduler {
     });
   }
 
-  async cancel(taskId: string): Promise<CancelOutcome> {
+  async cancel(taskId: string, dependents = false): Promise<CancelOutcome> {
+    if (dependents) await this.#cancelDependents(taskId);
     const task = this.#lifecycle.inFlight.get(taskId);
     if (!task && this.#remote) return this.#remote.cancel(taskId);
     if (!task || task.finishing) return { cancelled: false, record: task?.record ?? (await this.#results.get(taskId)) };
@@ -316,6 +324,34 @@ class TaskScheduler implements Scheduler {
     return this.#remote.finished(record, timeoutMs, signal);
   }
 
+  /**
+   * Cancels the unfinished tasks in flight here that depend on `taskId`, directly or not, before the
+   * task itself: they end CANCELLED rather than failing for their dependency. One walk over the tasks
+   * in flight builds the dependents' index (cancelling is rare; no index is kept per task).
+   */
+  async #cancelDependents(taskId: string): Promise<void> {
+    const dependentsOf = new Map<string, InFlightTask[]>();
+    for (const task of this.#lifecycle.inFlight.values()) {
+      for (const dep of task.run.deps) {
+        const list = dependentsOf.get(dep);
+        if (list) list.push(task);
+        else dependentsOf.set(dep, [task]);
+      }
+    }
+    const seen = new Set<string>([taskId]);
+    const queue = [taskId];
+    const found: InFlightTask[] = [];
+    while (queue.length > 0) {
+      for (const task of dependentsOf.get(queue.pop()!) ?? []) {
+        if (seen.has(task.record.taskId)) continue;
+        seen.add(task.record.taskId);
+        found.push(task);
+        queue.push(task.record.taskId);
+      }
+    }
+    await Promise.all(found.filter((task) => !task.finishing).map((task) => this.#lifecycle.stop(task, new TaskCancelledError(task.record.taskId))));
+  }
+
   /** Another replica asked to cancel `taskId`: stop it if it runs here. */
   #cancelRequested(taskId: string): void {
     const task = this.#lifecycle.inFlight.get(taskId);
@@ -328,20 +364,4 @@ class TaskScheduler implements Scheduler {
 function answer(task: InFlightTask, record: TaskRecord): TaskOutcome {
   if (task.released) throw task.released;
   return outcomeOf(record);
-}
-
-/** The trace context of the first dependency (in deps order) that has one: a dependent joins its workflow's trace. */
-function traceOfFirst(deps: readonly string[], state: ReadonlyMap<string, DependencyState> | undefined): string | undefined {
-  if (!state) return undefined;
-  for (const dep of deps) {
-    const entry = state.get(dep);
-    const trace = entry && ('run' in entry ? entry.record.trace : entry.trace);
-    if (trace) return trace;
-  }
-  return undefined;
-}
-
-/** What a durable store keeps to run the task again in another process. */
-function specOf(run: TaskRun): TaskSpec {
-  return { argsJson: run.argsJson, dependencyTimeoutMs: run.dependencyTimeoutMs, executionTimeoutMs: run.executionTimeoutMs, retry: run.retry };
 }

@@ -80,8 +80,15 @@ export class TaskAbort {
   }
 
   /** The {@link TaskContext} of a task aborted through this object. */
-  contextFor(taskId: string, method: string, attempt: number, dependencyResults: ReadonlyMap<string, string>, argsJson: string | undefined): TaskContext {
-    return new AbortableTaskContext(taskId, method, attempt, dependencyResults, argsJson, this);
+  contextFor(
+    taskId: string,
+    method: string,
+    attempt: number,
+    dependencyResults: ReadonlyMap<string, string>,
+    argsJson: string | undefined,
+    reporter?: ProgressReporter,
+  ): TaskContext {
+    return new AbortableTaskContext(taskId, method, attempt, dependencyResults, argsJson, this, reporter);
   }
 }
 
@@ -94,6 +101,11 @@ export class TaskAbort {
 class AbortableTaskContext implements TaskContext {
   readonly onAbort: (listener: AbortListener) => () => void;
   readonly #abort: TaskAbort;
+  readonly #reporter: ProgressReporter | undefined;
+
+  progress(fraction: number, message?: string): void {
+    this.#reporter?.reportProgress(fraction, message);
+  }
 
   constructor(
     readonly taskId: string,
@@ -102,8 +114,10 @@ class AbortableTaskContext implements TaskContext {
     readonly dependencyResults: ReadonlyMap<string, string>,
     readonly argsJson: string | undefined,
     abort: TaskAbort,
+    reporter: ProgressReporter | undefined,
   ) {
     this.#abort = abort;
+    this.#reporter = reporter;
     this.onAbort = (listener) => abort.onAbort(listener);
   }
 
@@ -113,6 +127,11 @@ class AbortableTaskContext implements TaskContext {
 }
 
 function noop(): void {}
+
+/** Where a context's progress reports go (its in-flight task). */
+export interface ProgressReporter {
+  reportProgress(fraction: number, message?: string): void;
+}
 
 /**
  * Settles as `pending` does, or rejects with the abort reason as soon as `abort` fires (at once if it

@@ -42,7 +42,16 @@ export function executeAttempt(
   const argsJson = task.run.injectDependencyResults && task.run.deps.length > 0 ? undefined : task.run.argsJson;
   if (isInline(definition, pool)) {
     const startedAt = Date.now();
-    const ctx: TaskContext = { taskId, method: definition.name, attempt: attempts, dependencyResults, signal: NEVER_ABORTED, onAbort: NEVER_ON_ABORT, argsJson };
+    const ctx: TaskContext = {
+      taskId,
+      method: definition.name,
+      attempt: attempts,
+      dependencyResults,
+      signal: NEVER_ABORTED,
+      onAbort: NEVER_ON_ABORT,
+      argsJson,
+      progress: (fraction, message) => task.reportProgress(fraction, message),
+    };
     let result: unknown;
     try {
       result = (definition.fn as (args: readonly ArgValue[], ctx: TaskContext) => unknown)(args, ctx);
@@ -53,7 +62,7 @@ export function executeAttempt(
     if (timeoutMs > 0 && Date.now() - startedAt > timeoutMs) throw overtime(taskId, timeoutMs);
     return checkResult(result, definition.name);
   }
-  const ctx = scope.contextFor(taskId, definition.name, attempts, dependencyResults, argsJson);
+  const ctx = scope.contextFor(taskId, definition.name, attempts, dependencyResults, argsJson, task);
   const pending = definition.kind === 'async' ? definition.fn(args, ctx) : pool!.run(definition.name, args, ctx);
   return raceTimeout(scope, pending, taskId, timeoutMs, onAbortError).then((result) => checkResult(result, definition.name));
 }

@@ -1,7 +1,8 @@
 import { ShuttingDownError, StoreUnavailableError, TaskSchedulerError, clip, describeThrown } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
-import { isFinished, startedAttempt, withAttemptError, withState, type TaskRecord } from '../results/task-record';
+import { isFinished, startedAttempt, withAttemptError, withProgress, withState, type TaskProgress, type TaskRecord } from '../results/task-record';
+import { normalizeProgress, PROGRESS_INTERVAL_MS } from '../tasks/task-progress';
 import { retryDelayMs, type RetryPolicy } from '../tasks/retry-policy';
 import type { Admission } from './admission';
 import type { ConcurrencyLimiter } from './concurrency-limiter';
@@ -17,6 +18,8 @@ export interface TaskLifecycleDeps {
   readonly admission: Admission;
   readonly observer: SchedulerObserver | undefined;
   readonly logger: Logger;
+  /** The map of tasks in flight to use (shared with the watches); default a new one. */
+  readonly inFlight?: Map<string, InFlightTask>;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface TaskLifecycleDeps {
  */
 export class TaskLifecycle {
   /** Accepted and not finished, by id. */
-  readonly inFlight = new Map<string, InFlightTask>();
+  readonly inFlight: Map<string, InFlightTask>;
   readonly #results: ResultStore;
   /** Records outlive the process: RUNNING is stored before an attempt runs, shutdown leaves PENDING tasks. */
   readonly #durable: boolean;
@@ -40,6 +43,7 @@ export class TaskLifecycle {
   #pending = 0;
 
   constructor(deps: TaskLifecycleDeps) {
+    this.inFlight = deps.inFlight ?? new Map();
     this.#results = deps.results;
     this.#durable = deps.results.durable;
     this.#limiter = deps.limiter;
@@ -61,6 +65,7 @@ export class TaskLifecycle {
   track(record: TaskRecord, run: TaskRun, charge: number, waitsForDeps: boolean): InFlightTask {
     const task = new InFlightTask(record, run);
     task.charge = charge;
+    task.progressSink = this;
     this.#admission.add(charge);
     if (waitsForDeps) this.waitForDeps(task);
     this.inFlight.set(record.taskId, task);
@@ -76,6 +81,47 @@ export class TaskLifecycle {
     if (observer.taskWaiting && task.waitsForDeps && task.dependencies) {
       const unfinished = [...task.dependencies].filter(([, entry]) => entry instanceof InFlightTask || !isFinished(entry.status)).map(([id]) => id);
       this.#observe(record, () => observer.taskWaiting!(record, 'dependencies', unfinished));
+    }
+  }
+
+  /**
+   * A running task reported progress: kept on its record (GetResult) and told to the observers
+   * (WatchTasks) at most every PROGRESS_INTERVAL_MS — the first at once, the latest of a burst when
+   * the interval has passed. Reports of a task that is not running (any more) are dropped.
+   */
+  progress(task: InFlightTask, fraction: number, message: string | undefined): void {
+    if (task.record.status !== 'RUNNING' || task.finishing) return;
+    const report = normalizeProgress(fraction, message);
+    const wait = task.progressAt + PROGRESS_INTERVAL_MS - performance.now();
+    if (wait <= 0) {
+      this.#applyProgress(task, report);
+      return;
+    }
+    const scheduled = task.progressPending !== undefined;
+    task.progressPending = report;
+    if (scheduled) return;
+    setTimeout(() => {
+      const latest = task.progressPending;
+      task.progressPending = undefined;
+      if (latest && task.record.status === 'RUNNING' && !task.finishing) this.#applyProgress(task, latest);
+    }, wait).unref();
+  }
+
+  #applyProgress(task: InFlightTask, report: TaskProgress): void {
+    task.progressAt = performance.now();
+    const record = withProgress(task.record, report);
+    task.record = record;
+    if (this.#observer?.taskProgress) this.#observe(record, () => this.#observer!.taskProgress!(record));
+  }
+
+  /** Tells the observers which tasks were accepted together (the dashboard shows them as one batch). */
+  batchAccepted(taskIds: readonly string[]): void {
+    const observer = this.#observer;
+    if (!observer?.batchAccepted || taskIds.length === 0) return;
+    try {
+      observer.batchAccepted(taskIds);
+    } catch (err) {
+      this.#logger.error('task observer threw', { taskId: taskIds[0], err });
     }
   }
 

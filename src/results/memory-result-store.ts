@@ -66,11 +66,25 @@ export class MemoryResultStore implements ResultStore {
     return Promise.resolve(this.#get(taskId));
   }
 
+  getMany(taskIds: readonly string[]): Promise<Array<TaskRecord | undefined>> {
+    return Promise.resolve(taskIds.map((taskId) => this.#get(taskId)));
+  }
+
   insert(record: TaskRecord): Promise<TaskRecord | undefined> {
     const existing = this.#get(record.taskId);
     if (existing) return Promise.resolve(existing);
     this.#put(record);
     return Promise.resolve(undefined);
+  }
+
+  insertMany(records: readonly TaskRecord[]): Promise<TaskRecord[]> {
+    const existing: TaskRecord[] = [];
+    for (const record of records) {
+      const found = this.#get(record.taskId);
+      if (found) existing.push(found);
+    }
+    if (existing.length === 0) for (const record of records) this.#put(record);
+    return Promise.resolve(existing);
   }
 
   update(record: TaskRecord): Promise<void> {

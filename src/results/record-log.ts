@@ -383,6 +383,7 @@ export class RecordLog {
       runAfter: undefined,
       spec: undefined,
       trace: trace === '' ? undefined : trace,
+      progress: undefined, // finished records keep none
     };
   }
 

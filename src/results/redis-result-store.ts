@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { StatusCode, StoreUnavailableError, clip } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStoreStats } from './result-store';
-import { INSERT_SCRIPT, REAP_SCRIPT, RENEW_SCRIPT, SWEEP_INDEX_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts';
+import { INSERT_MANY_SCRIPT, INSERT_SCRIPT, REAP_SCRIPT, RENEW_SCRIPT, SWEEP_INDEX_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts';
 import { PageCollector, type TaskPage, type TaskQuery } from './task-query';
 import type { SharedResultStore } from './shared-result-store';
 import { decodeRecord, encodeRecord } from './redis-record-codec';
@@ -42,6 +42,7 @@ const MAX_UNSAVED = 100_000;
 
 interface ScriptCommands {
   tsInsert(record: string, owned: string, index: string, value: string, ttl: number, id: string, submittedAt: number): Promise<string | null>;
+  tsInsertMany(...keysAndArgs: Array<string | number>): Promise<string[]>;
   tsTransition(record: string, owned: string, index: string, value: string, ttl: number, id: string, channel: string, submittedAt: number): Promise<string | null>;
   tsSweepIndex(index: string, prefix: string, count: number): Promise<number>;
   tsRenew(lease: string, replicas: string, leaseMs: number, replica: string): Promise<number>;
@@ -125,6 +126,8 @@ export class RedisResultStore implements SharedResultStore {
     };
     this.#redis = new Redis(options.url, { ...redisOptions, connectionName: `task-scheduler:${this.replicaId}` }) as Client;
     this.#redis.defineCommand('tsInsert', { numberOfKeys: 3, lua: INSERT_SCRIPT });
+    // Variable key count: the count is passed first at each call.
+    this.#redis.defineCommand('tsInsertMany', { lua: INSERT_MANY_SCRIPT });
     this.#redis.defineCommand('tsTransition', { numberOfKeys: 3, lua: TRANSITION_SCRIPT });
     this.#redis.defineCommand('tsSweepIndex', { numberOfKeys: 1, lua: SWEEP_INDEX_SCRIPT });
     this.#redis.defineCommand('tsRenew', { numberOfKeys: 2, lua: RENEW_SCRIPT });
@@ -156,11 +159,34 @@ export class RedisResultStore implements SharedResultStore {
     return value === null ? undefined : decodeRecord(value);
   }
 
+  /** MGET in slices of a thousand keys (one round trip each). */
+  async getMany(taskIds: readonly string[]): Promise<Array<TaskRecord | undefined>> {
+    const out: Array<TaskRecord | undefined> = [];
+    for (let from = 0; from < taskIds.length; from += 1_000) {
+      const values = await this.#call(this.#redis.mget(taskIds.slice(from, from + 1_000).map((id) => this.#recordKey(id))));
+      for (const value of values) out.push(value == null ? undefined : decodeRecord(value));
+    }
+    return out;
+  }
+
   async insert(record: TaskRecord): Promise<TaskRecord | undefined> {
     const existing = await this.#call(
       this.#redis.tsInsert(this.#recordKey(record.taskId), this.#ownedKey, this.#indexKey, encodeRecord(record), this.#ttlMs, record.taskId, record.submittedAt),
     );
     return existing === null ? undefined : decodeRecord(existing);
+  }
+
+  /** One script for the whole batch: atomic, and one round trip. */
+  async insertMany(records: readonly TaskRecord[]): Promise<TaskRecord[]> {
+    if (records.length === 0) return [];
+    const keys: string[] = [this.#ownedKey, this.#indexKey];
+    const args: Array<string | number> = [this.#ttlMs];
+    for (const record of records) {
+      keys.push(this.#recordKey(record.taskId));
+      args.push(record.taskId, encodeRecord(record), record.submittedAt);
+    }
+    const existing = await this.#call(this.#redis.tsInsertMany(keys.length, ...keys, ...args));
+    return existing.map(decodeRecord);
   }
 
   /**

@@ -31,6 +31,28 @@ return false
 `;
 
 /**
+ * A batch's insert, all or nothing. KEYS: owner set, index, then each record's key. ARGV: ttl ms, then
+ * per record its id, value and submission time. Returns the values that exist already (nothing is
+ * stored then), or an empty list when every record was stored. Commands are issued one record at a
+ * time: unpacking thousands of arguments into one call would pass Lua's stack limit.
+ */
+export const INSERT_MANY_SCRIPT = `${HELPERS}
+local existing = {}
+for i = 3, #KEYS do
+  local cur = redis.call('GET', KEYS[i])
+  if cur then existing[#existing + 1] = cur end
+end
+if #existing > 0 then return existing end
+for i = 3, #KEYS do
+  local a = (i - 3) * 3 + 2
+  put(KEYS[i], ARGV[a + 1], ARGV[1])
+  redis.call('ZADD', KEYS[2], ARGV[a + 2], ARGV[a])
+  if not terminal(string.sub(ARGV[a + 1], 1, 1)) then redis.call('SADD', KEYS[1], ARGV[a]) end
+end
+return existing
+`;
+
+/**
  * A transition by the record's owner. KEYS: record, owner set, index. ARGV: value, ttl ms, id, finish
  * channel, submission time (a record stored first by its terminal write joins the index).
  * Refused (returns the current value) when the record is already terminal, or unfinished and owned by

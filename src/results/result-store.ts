@@ -28,11 +28,18 @@ export interface ResultStore {
   unfinished?(): Promise<TaskRecord[]>;
   /** The record of `taskId`, or undefined when unknown or evicted. */
   get(taskId: string): Promise<TaskRecord | undefined>;
+  /** The records of `taskIds`, in order (undefined where unknown): one read for a batch (Redis: MGET). */
+  getMany(taskIds: readonly string[]): Promise<Array<TaskRecord | undefined>>;
   /**
    * Stores `record` unless a record with its id exists — atomically — and returns the existing record
    * in that case (undefined when `record` was stored). This is what makes task ids idempotent.
    */
   insert(record: TaskRecord): Promise<TaskRecord | undefined>;
+  /**
+   * A batch's {@link insert}, all or nothing, atomically (one transaction, one script): stores every
+   * record when none of their ids exists, else stores none and returns the records that exist.
+   */
+  insertMany(records: readonly TaskRecord[]): Promise<TaskRecord[]>;
   /** Stores `record` over any existing record with its id (a lifecycle transition). */
   update(record: TaskRecord): Promise<void>;
   /** One page of the records submitted (newest first), filtered as `query` says. */

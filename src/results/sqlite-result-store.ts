@@ -46,6 +46,7 @@ const DELETE_BATCH = 1_000;
 
 type Op =
   | { readonly kind: 'insert'; readonly record: TaskRecord; readonly resolve: (existing: TaskRecord | undefined) => void; readonly reject: (err: unknown) => void }
+  | { readonly kind: 'insertMany'; readonly records: readonly TaskRecord[]; readonly resolve: (existing: TaskRecord[]) => void; readonly reject: (err: unknown) => void }
   | { readonly kind: 'update'; readonly record: TaskRecord; readonly resolve: () => void; readonly reject: (err: unknown) => void }
   | { readonly kind: 'delete'; readonly taskId: string; readonly resolve: (found: boolean) => void; readonly reject: (err: unknown) => void };
 
@@ -152,8 +153,17 @@ export class SqliteResultStore implements ResultStore {
     }
   }
 
+  async getMany(taskIds: readonly string[]): Promise<Array<TaskRecord | undefined>> {
+    return Promise.all(taskIds.map((taskId) => this.get(taskId)));
+  }
+
   insert(record: TaskRecord): Promise<TaskRecord | undefined> {
     return new Promise((resolve, reject) => this.#enqueue({ kind: 'insert', record, resolve, reject }));
+  }
+
+  /** A batch joins the group commit as one op: checked and written inside the same transaction. */
+  insertMany(records: readonly TaskRecord[]): Promise<TaskRecord[]> {
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'insertMany', records, resolve, reject }));
   }
 
   update(record: TaskRecord): Promise<void> {
@@ -296,6 +306,13 @@ export class SqliteResultStore implements ResultStore {
           if (row && !this.#expired(row.finished_at, now)) return recordFromJson(row.record);
           this.#write(op.record, row);
           return undefined;
+        }
+        case 'insertMany': {
+          const existing: TaskRecord[] = [];
+          const rows = op.records.map((record) => this.#select.get(record.taskId));
+          for (const row of rows) if (row && !this.#expired(row.finished_at, now)) existing.push(recordFromJson(row.record));
+          if (existing.length === 0) op.records.forEach((record, i) => this.#write(record, rows[i]));
+          return existing;
         }
         case 'update':
           this.#write(op.record);

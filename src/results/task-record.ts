@@ -85,6 +85,18 @@ export interface TaskRecord {
    * it over and its dependents join the same trace. Undefined without tracing.
    */
   readonly trace: string | undefined;
+  /**
+   * The latest progress the task reported while unfinished (kept in this process's record, not
+   * written to the store at each report); dropped when it finishes.
+   */
+  readonly progress: TaskProgress | undefined;
+}
+
+/** The latest progress a running task reported (`ctx.progress`). */
+export interface TaskProgress {
+  /** 0…1. */
+  readonly fraction: number;
+  readonly message: string;
 }
 
 /** The identity fields of a record (what idempotency compares). */
@@ -114,6 +126,7 @@ export function newRecord(taskId: string, identity: TaskIdentity, submittedAt: n
     runAfter: undefined,
     spec,
     trace,
+    progress: undefined,
   };
 }
 
@@ -151,7 +164,13 @@ export function withState(
     runAfter: finished ? undefined : runAfter,
     spec: finished ? undefined : record.spec,
     trace: record.trace,
+    progress: finished ? undefined : record.progress,
   };
+}
+
+/** `record` with its latest progress report. */
+export function withProgress(record: TaskRecord, progress: TaskProgress): TaskRecord {
+  return { ...withState(record, record.status, record.result, record.failure, record.startedAt, record.finishedAt, record.attempts, record.attemptErrors, record.runAfter), progress };
 }
 
 /** `record` RUNNING its next attempt, started at `startedAt`. */

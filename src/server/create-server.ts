@@ -38,6 +38,8 @@ export interface ServerDeps {
   readonly health: HealthState;
   /** Largest request accepted, in bytes (default 4 MiB). */
   readonly maxMessageBytes?: number;
+  /** Most tasks in one SubmitTasks (`--max-batch-tasks`). */
+  readonly maxBatchTasks?: number;
   /** TLS (or mTLS with a CA); plaintext when absent. */
   readonly tls?: TlsFiles;
   /** Bearer tokens; empty or absent: no authentication. */

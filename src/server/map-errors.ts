@@ -35,6 +35,10 @@ export function mapErrors<T extends object>(servicePath: string, implementation:
   const wrapped: Record<string, UnaryMethod> = {};
   for (const [name, method] of Object.entries(implementation as Record<string, UnaryMethod>)) {
     const rpc = `/${servicePath}/${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+    if (isStreaming(method)) {
+      wrapped[name] = streamingWithErrors(method as unknown as StreamingMethod, implementation, rpc, logger, onCall) as unknown as UnaryMethod;
+      continue;
+    }
     const call = method.bind(implementation) as (request: unknown, context: unknown) => Promise<unknown>;
     wrapped[name] = onCall
       ? async (request: never, context: never) => {
@@ -57,4 +61,26 @@ export function mapErrors<T extends object>(servicePath: string, implementation:
         };
   }
   return wrapped as unknown as T;
+}
+
+type StreamingMethod = (request: never, context: never) => AsyncIterable<unknown>;
+
+/** Whether a service method is a server-streaming one (an async generator function). */
+export function isStreaming(method: unknown): boolean {
+  return typeof method === 'function' && method.constructor.name === 'AsyncGeneratorFunction';
+}
+
+/** {@link mapErrors} for a server-streaming method: errors thrown while streaming are mapped too. */
+function streamingWithErrors(method: StreamingMethod, self: object, rpc: string, logger: Logger, onCall: CallListener | undefined): StreamingMethod {
+  const call = method.bind(self);
+  return async function* (request: never, context: never) {
+    try {
+      yield* call(request, context);
+      onCall?.(rpc, 'OK');
+    } catch (err) {
+      const mapped = toServerError(err, rpc, logger);
+      onCall?.(rpc, mapped instanceof ServerError ? Status[mapped.code] : 'CANCELLED');
+      throw mapped;
+    }
+  };
 }

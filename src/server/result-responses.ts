@@ -75,7 +75,10 @@ export function encodeTaskResponse(message: TaskResponse): Uint8Array {
 
 /** ResultResponse, byte for byte as `ResultResponse.encode(message).finish()`. */
 export function encodeResultResponse(message: ResultResponse): Uint8Array {
-  if (!isSmallEnum(message.status) || !isUint32(message.attempts)) return ResultResponse.encode(message).finish();
+  // Progress (rare: tasks that report it) goes through the generated encoder.
+  if (!isSmallEnum(message.status) || !isUint32(message.attempts) || message.progress !== undefined) {
+    return ResultResponse.encode(message).finish();
+  }
   const resultBytes = message.result === '' ? 0 : Buffer.byteLength(message.result, 'utf8');
   const size = (message.status === 0 ? 0 : 2) + (message.result === '' ? 0 : 1 + varintSize(resultBytes) + resultBytes) + uint32FieldSize(message.attempts);
   const buf = Buffer.allocUnsafe(size);

@@ -7,6 +7,12 @@ import {
   type ListSubmittedTasksRequest,
   type ListSubmittedTasksResponse,
   type ListTasksResponse,
+  type SubmitTasksRequest,
+  type SubmitTasksResponse,
+  type TaskEvent,
+  TaskEvent_Kind,
+  type WatchTasksRequest,
+  type WatchTasksResponse,
   type ResultRequest,
   type ResultResponse,
   type RetryPolicy,
@@ -16,7 +22,10 @@ import {
   type WaitResultRequest,
 } from '../../generated/taskscheduler/task_scheduler';
 import { decodeArgs, type DecodeLimits } from '../args/decode-arg';
-import type { Scheduler } from '../engine/scheduler';
+import { DEFAULT_MAX_BATCH_TASKS } from '../engine/batch-acceptance';
+import type { Scheduler, SubmitRequest } from '../engine/scheduler';
+import type { TaskEvent as DomainTaskEvent, TaskEventKind } from '../engine/task-events';
+import { InvalidArgumentsError, TaskSchedulerError, clip } from '../errors';
 import type { TaskRecord } from '../results/task-record';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { MAX_DELAY_MS } from '../tasks/task-args';
@@ -36,6 +45,8 @@ export interface TaskSchedulerServiceDeps {
   readonly requestLimits?: RequestLimits;
   /** Caps on parked WaitResult calls; default {@link DEFAULT_WAIT_LIMITS}. */
   readonly waitLimits?: WaitLimits;
+  /** Most tasks in one SubmitTasks (`--max-batch-tasks`). */
+  readonly maxBatchTasks?: number;
   /** With tracing on: the trace context of the call being served (kept on the task's record). */
   readonly traceOfCall?: () => { readonly trace: string | undefined; readonly fromCaller: boolean };
 }
@@ -61,10 +72,25 @@ function retryPolicyOf(policy: RetryPolicy | undefined): RetryPolicyInput | unde
   };
 }
 
-const NOT_FOUND: ResultResponse = Object.freeze({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0 });
+const NOT_FOUND: ResultResponse = Object.freeze({ status: TaskResponse_Status.NOT_FOUND, result: '', attempts: 0, progress: undefined });
 
 function resultOf(record: TaskRecord | undefined): ResultResponse {
-  return record ? { status: STATUS_TO_PROTO[record.status], result: record.result, attempts: record.attempts } : NOT_FOUND;
+  if (!record) return NOT_FOUND;
+  const progress = record.progress;
+  return { status: STATUS_TO_PROTO[record.status], result: record.result, attempts: record.attempts, progress: progress && { fraction: progress.fraction, message: progress.message } };
+}
+
+const EVENT_KIND: Readonly<Record<TaskEventKind, TaskEvent_Kind>> = { INITIAL: TaskEvent_Kind.INITIAL, TRANSITION: TaskEvent_Kind.TRANSITION, PROGRESS: TaskEvent_Kind.PROGRESS };
+
+function eventMessage(event: DomainTaskEvent): TaskEvent {
+  return {
+    taskId: event.taskId,
+    status: event.status === 'NOT_FOUND' ? TaskResponse_Status.NOT_FOUND : STATUS_TO_PROTO[event.status],
+    result: event.result,
+    attempts: event.attempts,
+    progress: event.progress,
+    kind: EVENT_KIND[event.kind],
+  };
 }
 
 /**
@@ -75,34 +101,69 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
   const { scheduler, registry, decodeLimits, traceOfCall } = deps;
   const { maxArgs, maxDeps, maxTaskIdLength, maxDependencyTimeoutMs, maxExecutionTimeoutMs } = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
   const parked = new ParkedWaits(deps.waitLimits ?? DEFAULT_WAIT_LIMITS);
+  const maxBatchTasks = deps.maxBatchTasks ?? DEFAULT_MAX_BATCH_TASKS;
+
+  /** A TaskRequest checked against the request limits and decoded (SPEC §5c order: method, args, deps). */
+  function decodeSubmission(request: TaskRequest, trace: string | undefined, fromCaller: boolean | undefined): SubmitRequest {
+    // The limit checks are number comparisons; their messages are built only when one fails.
+    scheduler.resolveMethod(request.method);
+    if (request.taskId.length > maxTaskIdLength) checkTaskId(request.taskId, maxTaskIdLength);
+    if (request.args.length > maxArgs) checkArgCount(request.args.length, maxArgs);
+    const args = decodeArgs(request.args, decodeLimits);
+    checkDeps(request.deps, maxDeps, maxTaskIdLength);
+    const dependencyTimeoutMs = millis(request.dependencyTimeoutMs);
+    if (dependencyTimeoutMs > maxDependencyTimeoutMs) checkTimeout('dependency_timeout_ms', request.dependencyTimeoutMs, maxDependencyTimeoutMs, '--max-dependency-timeout-ms');
+    const executionTimeoutMs = millis(request.executionTimeoutMs);
+    if (executionTimeoutMs > maxExecutionTimeoutMs) checkTimeout('execution_timeout_ms', request.executionTimeoutMs, maxExecutionTimeoutMs, '--max-execution-timeout-ms');
+    return {
+      taskId: request.taskId,
+      method: request.method,
+      args,
+      deps: request.deps,
+      detached: request.detached,
+      dependencyTimeoutMs,
+      executionTimeoutMs,
+      injectDependencyResults: request.injectDependencyResults,
+      retryPolicy: retryPolicyOf(request.retryPolicy),
+      // false on the wire means "the server's default".
+      awaitUnknownDeps: request.awaitUnknownDeps ? true : undefined,
+      trace,
+      fromCaller,
+    };
+  }
+
   return {
     async submitTask(request: TaskRequest): Promise<TaskResponse> {
-      // SPEC §5c order: method, then args, then deps (in the scheduler). The limit checks are number
-      // comparisons; their messages are built only when one fails.
-      scheduler.resolveMethod(request.method);
-      if (request.taskId.length > maxTaskIdLength) checkTaskId(request.taskId, maxTaskIdLength);
-      if (request.args.length > maxArgs) checkArgCount(request.args.length, maxArgs);
-      const args = decodeArgs(request.args, decodeLimits);
-      checkDeps(request.deps, maxDeps, maxTaskIdLength);
-      const dependencyTimeoutMs = millis(request.dependencyTimeoutMs);
-      if (dependencyTimeoutMs > maxDependencyTimeoutMs) checkTimeout('dependency_timeout_ms', request.dependencyTimeoutMs, maxDependencyTimeoutMs, '--max-dependency-timeout-ms');
-      const executionTimeoutMs = millis(request.executionTimeoutMs);
-      if (executionTimeoutMs > maxExecutionTimeoutMs) checkTimeout('execution_timeout_ms', request.executionTimeoutMs, maxExecutionTimeoutMs, '--max-execution-timeout-ms');
       const traced = traceOfCall?.();
-      const outcome = await scheduler.submit({
-        taskId: request.taskId,
-        method: request.method,
-        args,
-        deps: request.deps,
-        detached: request.detached,
-        dependencyTimeoutMs,
-        executionTimeoutMs,
-        injectDependencyResults: request.injectDependencyResults,
-        retryPolicy: retryPolicyOf(request.retryPolicy),
-        trace: traced?.trace,
-        fromCaller: traced?.fromCaller,
-      });
+      const outcome = await scheduler.submit(decodeSubmission(request, traced?.trace, traced?.fromCaller));
       return { taskId: outcome.taskId, status: STATUS_TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
+    },
+
+    async submitTasks(request: SubmitTasksRequest): Promise<SubmitTasksResponse> {
+      // The count is checked by the scheduler too; checked here first so that 10 million tasks are not decoded.
+      if (request.tasks.length > maxBatchTasks) throw new InvalidArgumentsError(`${request.tasks.length} tasks is over the limit of ${maxBatchTasks} (--max-batch-tasks)`);
+      const tasks = request.tasks.map((task, i) => {
+        try {
+          return { ...decodeSubmission(task, undefined, undefined), detached: true };
+        } catch (err) {
+          throw err instanceof TaskSchedulerError ? new InvalidArgumentsError(`tasks[${i}]${task.taskId === '' ? '' : ` (task_id '${clip(task.taskId)}')`}: ${err instanceof InvalidArgumentsError ? err.detail : err.message}`) : err;
+        }
+      });
+      const traced = traceOfCall?.();
+      const outcomes = await scheduler.submitBatch({ tasks, trace: traced?.trace, fromCaller: traced?.fromCaller });
+      return { tasks: outcomes.map((outcome) => ({ taskId: outcome.taskId, status: STATUS_TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts })) };
+    },
+
+    async *watchTasks(request: WatchTasksRequest, context: CallContext): AsyncGenerator<WatchTasksResponse> {
+      const watch = scheduler.watch(request.taskIds);
+      const stop = () => watch.close();
+      context.signal.addEventListener('abort', stop, { once: true });
+      try {
+        for await (const events of watch) yield { events: events.map(eventMessage) };
+      } finally {
+        context.signal.removeEventListener('abort', stop);
+        watch.close();
+      }
     },
 
     // Lookups take any id: one longer than the limit was never stored, so it is simply NOT_FOUND.
@@ -129,7 +190,7 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
     },
 
     async cancelTask(request: CancelTaskRequest): Promise<CancelTaskResponse> {
-      const outcome = await scheduler.cancel(request.taskId);
+      const outcome = await scheduler.cancel(request.taskId, request.cancelDependents);
       return { cancelled: outcome.cancelled, status: resultOf(outcome.record).status };
     },
 

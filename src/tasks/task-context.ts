@@ -33,4 +33,10 @@ export interface TaskContext {
    * (~9 µs and ~700 B in Node 20) per task that never touches it.
    */
   onAbort(listener: AbortListener): () => void;
+  /**
+   * Reports how far the task got: `fraction` from 0 to 1 (clamped) and an optional message (at most
+   * 200 characters kept). Cheap to call often: reports reach WatchTasks streams and GetResult at most
+   * every 100 ms, the latest winning. Works in worker threads too.
+   */
+  progress(fraction: number, message?: string): void;
 }

@@ -36,6 +36,11 @@ export function traceCalls<T extends object>(servicePath: string, implementation
   const wrapped: Record<string, UnaryMethod> = {};
   for (const [name, method] of Object.entries(implementation as Record<string, UnaryMethod>)) {
     const rpcMethod = `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+    // A stream (WatchTasks) is passed through untraced: its tasks' spans come from their submission.
+    if (method.constructor.name === 'AsyncGeneratorFunction') {
+      wrapped[name] = method.bind(implementation);
+      continue;
+    }
     const call = method.bind(implementation);
     wrapped[name] = async (request, callContext) => {
       const parent = propagation.extract(ROOT_CONTEXT, callContext.metadata, METADATA);

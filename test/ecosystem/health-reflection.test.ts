@@ -151,7 +151,9 @@ describe('server reflection through buf curl, no proto files', () => {
       'taskscheduler.TaskScheduler/ListSubmittedTasks',
       'taskscheduler.TaskScheduler/ListTasks',
       'taskscheduler.TaskScheduler/SubmitTask',
+      'taskscheduler.TaskScheduler/SubmitTasks',
       'taskscheduler.TaskScheduler/WaitResult',
+      'taskscheduler.TaskScheduler/WatchTasks',
     ]);
   });
 

@@ -92,6 +92,11 @@ async function startHarness(middleware?: ServerMiddleware): Promise<Harness> {
     cancelTask: unimplemented,
     listTasks: unimplemented,
     listSubmittedTasks: unimplemented,
+    submitTasks: unimplemented,
+    // eslint-disable-next-line require-yield
+    async *watchTasks() {
+      throw new ServerError(Status.UNIMPLEMENTED, 'not in this test');
+    },
   };
   const base = createServer();
   const server = middleware ? base.use(middleware) : base;

@@ -30,7 +30,7 @@ test('TaskResponse: same bytes as the generated encoder for any task id, status 
 test('ResultResponse: same bytes as the generated encoder for any status and result', () => {
   fc.assert(
     fc.property(status, text, attempts, (st, result, n) => {
-      const message = { status: st, result, attempts: n };
+      const message = { status: st, result, attempts: n, progress: undefined };
       expect(hex(encodeResultResponse(message))).toBe(hex(ResultResponse.encode(message).finish()));
     }),
     { numRuns: 500 },
@@ -49,8 +49,11 @@ test('edge cases: empty fields, varint length boundaries, unexpected enum values
   ];
   for (const message of cases) {
     expect(hex(encodeTaskResponse(message))).toBe(hex(TaskResponse.encode(message).finish()));
-    expect(hex(encodeResultResponse(message))).toBe(hex(ResultResponse.encode(message).finish()));
+    const asResult = { ...message, progress: undefined };
+    expect(hex(encodeResultResponse(asResult))).toBe(hex(ResultResponse.encode(asResult).finish()));
   }
+  const withProgress = { status: TaskResponse_Status.RUNNING, result: '', attempts: 1, progress: { fraction: 0.5, message: 'half' } };
+  expect(hex(encodeResultResponse(withProgress))).toBe(hex(ResultResponse.encode(withProgress).finish()));
 });
 
 test('over gRPC: long non-ASCII results arrive intact through SubmitTask, GetResult and WaitResult', async () => {

@@ -42,6 +42,7 @@ const requestArb: fc.Arbitrary<TaskRequest> = fc.record({
     fc.record({ maxAttempts: fc.nat(), initialBackoffMs: longArb, maxBackoffMs: longArb, backoffMultiplier: fc.double() }),
     { nil: undefined },
   ),
+  awaitUnknownDeps: fc.boolean(),
 });
 
 function outcome(decode: (bytes: Uint8Array) => TaskRequest, bytes: Uint8Array): { ok: TaskRequest } | { error: string } {

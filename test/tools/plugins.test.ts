@@ -28,7 +28,7 @@ function writePlugin(file: string, tasks: readonly string[], text = 'v1'): strin
 function run(name: string): string {
   const definition = registry.get(name);
   if (!definition || definition.kind !== 'sync') throw new Error(`no sync task ${name}`);
-  return definition.fn([], { taskId: 't', method: name, attempt: 1, dependencyResults: new Map(), signal: new AbortController().signal, onAbort: () => () => undefined });
+  return definition.fn([], { taskId: 't', method: name, attempt: 1, dependencyResults: new Map(), signal: new AbortController().signal, onAbort: () => () => undefined, progress: () => undefined });
 }
 
 beforeEach(() => {

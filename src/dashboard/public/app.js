@@ -240,6 +240,8 @@ async function loadTask(taskId, withGraph = true) {
     : detail.dependentsFrom === 'store'
       ? 'This task left the dashboard history: its dependents were found in the history and the result store.'
       : '';
+  $('task-batch-box').hidden = detail.batch.length === 0;
+  linkList($('task-batch'), detail.batch, detail.moreBatch);
   if (withGraph || current.graphVersion !== lastVersion) {
     current.graphVersion = lastVersion;
     const graph = await api(`/api/tasks/${encodeURIComponent(taskId)}/graph`);

@@ -24,6 +24,16 @@ export interface PoolWorkerData {
   readonly plugins: ReadonlyArray<{ readonly file: string; readonly code?: string }>;
   /** User task modules to require (they register with syncTask at import). */
   readonly taskModules: readonly string[];
+  /** Name of the BroadcastChannel progress reports travel on (see {@link PoolProgress}). */
+  readonly progressChannel: string;
+}
+
+/** A pooled task's progress report, sent from its worker to the main thread. */
+export interface PoolProgress {
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly fraction: number;
+  readonly message: string;
 }
 
 /**

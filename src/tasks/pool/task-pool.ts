@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { BroadcastChannel } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
@@ -6,7 +8,7 @@ import type { ArgValue } from '../../args/arg-value';
 import { InvalidArgumentsError, PermanentError, TaskExecutionError } from '../../errors';
 import type { TaskContext } from '../task-context';
 import type { PluginSnapshot } from '../../plugins/load-plugins';
-import { isPoolStartMessage, type PoolReply, type PoolRequest, type PoolWorkerData } from './pool-protocol';
+import { isPoolStartMessage, type PoolProgress, type PoolReply, type PoolRequest, type PoolWorkerData } from './pool-protocol';
 
 /** Settings of a {@link TaskPool}. */
 export interface TaskPoolOptions {
@@ -51,6 +53,10 @@ export class TaskPool {
   #loading: string | undefined;
   /** Load failures already reported for the current plugin set. */
   readonly #reportedFailures = new Set<string>();
+  /** Contexts of the pooled tasks running now, by task id: where their workers' progress reports go. */
+  readonly #running = new Map<string, TaskContext>();
+  readonly #progressName = `task-scheduler-progress-${randomUUID()}`;
+  #progress: BroadcastChannel | undefined;
 
   constructor(options: TaskPoolOptions = {}) {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
@@ -73,8 +79,10 @@ export class TaskPool {
     if (broken) throw brokenError(broken);
     const request: PoolRequest = { name, taskId: ctx.taskId, attempt: ctx.attempt, args, dependencyResults: [...ctx.dependencyResults] };
     let reply: PoolReply;
+    const pool = this.#pool();
+    this.#running.set(ctx.taskId, ctx);
     try {
-      reply = await this.#pool().run(request, { signal: ctx.signal });
+      reply = await pool.run(request, { signal: ctx.signal });
     } catch (err) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       if (this.#broken) throw brokenError(this.#broken);
@@ -82,6 +90,8 @@ export class TaskPool {
         `worker thread died while running '${name}' (${err instanceof Error ? err.message : String(err)}; the thread was replaced)`,
         { cause: err },
       );
+    } finally {
+      if (this.#running.get(ctx.taskId) === ctx) this.#running.delete(ctx.taskId);
     }
     if (reply.ok) return reply.result;
     if (reply.invalidArguments) throw new InvalidArgumentsError(reply.message);
@@ -105,6 +115,8 @@ export class TaskPool {
   /** Stops every worker (running tasks are cut). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#progress?.close();
+    this.#progress = undefined;
     const piscina = this.#piscina;
     this.#piscina = undefined;
     if (piscina) await piscina.destroy();
@@ -112,7 +124,17 @@ export class TaskPool {
 
   #pool(): Piscina<PoolRequest, PoolReply> {
     if (!this.#piscina) {
-      const workerData: PoolWorkerData = { plugins: this.#options.plugins ?? [], taskModules: this.#options.taskModules ?? [] };
+      if (!this.#progress) {
+        const channel = new BroadcastChannel(this.#progressName);
+        channel.unref();
+        channel.onmessage = (event: unknown) => {
+          const report = (event as { data: PoolProgress }).data;
+          const ctx = this.#running.get(report.taskId);
+          if (ctx && ctx.attempt === report.attempt) ctx.progress(report.fraction, report.message);
+        };
+        this.#progress = channel;
+      }
+      const workerData: PoolWorkerData = { plugins: this.#options.plugins ?? [], taskModules: this.#options.taskModules ?? [], progressChannel: this.#progressName };
       const maxMemoryMb = this.#options.maxMemoryMb ?? 0;
       this.#piscina = new Piscina<PoolRequest, PoolReply>({
         filename: workerScript(),

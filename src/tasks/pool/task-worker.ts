@@ -5,14 +5,15 @@
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, workerData } from 'node:worker_threads';
 import { describeThrown, InvalidArgumentsError, PermanentError } from '../../errors';
 import { loadPlugin } from '../../plugins/load-plugins';
 import { registerBuiltinTasks } from '../builtins';
 import { loadTaskModule } from '../load-task-module';
 import type { TaskContext } from '../task-context';
 import { defaultRegistry } from '../task-registry';
-import { POOL_THREAD_NICE, reviveArgs, type PoolReply, type PoolRequest, type PoolStartMessage, type PoolWorkerData } from './pool-protocol';
+import { normalizeProgress, PROGRESS_INTERVAL_MS } from '../task-progress';
+import { POOL_THREAD_NICE, reviveArgs, type PoolProgress, type PoolReply, type PoolRequest, type PoolStartMessage, type PoolWorkerData } from './pool-protocol';
 
 /** Lowers this thread's CPU priority to {@link POOL_THREAD_NICE} (Linux: setpriority on the thread id). */
 function lowerThreadPriority(): void {
@@ -61,6 +62,23 @@ for (const plugin of data.plugins) loadGuarded(plugin.file, () => loadPlugin(plu
 for (const module of data.taskModules) loadGuarded(module, () => loadTaskModule(module));
 parentPort?.postMessage({ taskSchedulerStart: 'loaded', failures: [...loadFailures] } satisfies PoolStartMessage);
 
+/** Progress reports to the main thread (one channel per pool; created on first report). */
+let progressChannel: BroadcastChannel | undefined;
+
+/** Progress of the task running on this thread: sent at most every PROGRESS_INTERVAL_MS (the main thread throttles again). */
+function progressOf(request: PoolRequest): (fraction: number, message?: string) => void {
+  let last = -Infinity;
+  return (fraction, message) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    const report = normalizeProgress(fraction, message);
+    progressChannel ??= new BroadcastChannel(data.progressChannel);
+    const sent: PoolProgress = { taskId: request.taskId, attempt: request.attempt, fraction: report.fraction, message: report.message };
+    progressChannel.postMessage(sent);
+  };
+}
+
 /** Never fires: a pooled task is stopped by terminating its thread. */
 const NEVER = new AbortController().signal;
 const NEVER_UNSUBSCRIBE = (): void => {};
@@ -86,6 +104,7 @@ export default function runPooledTask(request: PoolRequest): PoolReply {
     dependencyResults: new Map(request.dependencyResults),
     signal: NEVER,
     onAbort: () => NEVER_UNSUBSCRIBE,
+    progress: progressOf(request),
   };
   try {
     const result: unknown = definition.fn(reviveArgs(request.args), ctx);
