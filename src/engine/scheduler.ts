@@ -11,17 +11,18 @@ import { silentLogger, type Logger } from '../logging/logger';
 import type { ResultStore } from '../results/result-store';
 import { isSharedResultStore } from '../results/shared-result-store';
 import type { TaskPage, TaskQuery } from '../results/task-query';
-import { isFinished, newRecord, type TaskIdentity, type TaskRecord, type TaskSpec } from '../results/task-record';
+import { isFinished, newRecord, withState, type TaskIdentity, type TaskRecord, type TaskSpec } from '../results/task-record';
 import { DEFAULT_MAX_ATTEMPTS, normalizeRetryPolicy, retryKeyOf } from '../tasks/retry-policy';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import { Admission, taskCharge } from './admission';
-import { ConcurrencyLimiter } from './concurrency-limiter';
 import { anyUnfinished, checkDependencies, type DependencyLookup } from './dependencies';
 import type { DependencyState, InFlightTask, TaskRun } from './in-flight-task';
+import { RunQueue } from './queue/run-queue';
+import { checkScheduling, DEFAULT_MAX_SCHEDULE_AHEAD_MS } from './queue/start-time';
 import { planRecovery } from './recovery';
 import { RemoteTasks } from './remote-tasks';
-import type { CancelOutcome, RecoverySummary, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
+import type { CancelOutcome, QueueStats, RecoverySummary, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { isInline } from './task-execution';
 import { digestOfCanonicalJson, identityMismatch } from './task-identity';
@@ -37,6 +38,9 @@ export * from './scheduler-types';
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   return new TaskScheduler(deps);
 }
+
+/** Default of `--priority-aging-ms`: a task waiting this long counts as one priority level higher. */
+export const DEFAULT_AGING_MS = 1_000;
 
 /** Shared by every record without dependencies (most of them): one array, not one per task. */
 const NO_DEPS: readonly string[] = Object.freeze([]);
@@ -54,7 +58,8 @@ class TaskScheduler implements Scheduler {
   readonly #results: ResultStore;
   readonly #maxAttempts: number;
   readonly #pool: TaskPool | undefined;
-  readonly #limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly #queue: RunQueue;
+  readonly #maxAheadMs: number;
   readonly #admission: Admission;
   readonly #lifecycle: TaskLifecycle;
   readonly #runner: TaskRunner;
@@ -72,13 +77,15 @@ class TaskScheduler implements Scheduler {
     this.#maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.#traceTasks = deps.traceTasks ?? false;
     this.#pool = deps.pool;
-    this.#limiter = new ConcurrencyLimiter(deps.maxConcurrentTasks ?? 0);
+    const scheduling = deps.scheduling;
+    this.#queue = new RunQueue({ ...scheduling, maxConcurrent: deps.maxConcurrentTasks ?? 0, agingMs: scheduling?.agingMs ?? DEFAULT_AGING_MS });
+    this.#maxAheadMs = scheduling?.maxScheduleAheadMs ?? DEFAULT_MAX_SCHEDULE_AHEAD_MS;
     this.#admission = new Admission({
       maxQueuedTasks: deps.maxQueuedTasks ?? 0,
       maxDependentTasks: deps.maxDependentTasks ?? 0,
       maxUnfinishedBytes: deps.maxUnfinishedBytes ?? 0,
     });
-    this.#lifecycle = new TaskLifecycle({ results: deps.results, limiter: this.#limiter, admission: this.#admission, observer: deps.observer, logger: this.#logger });
+    this.#lifecycle = new TaskLifecycle({ results: deps.results, queue: this.#queue, admission: this.#admission, observer: deps.observer, logger: this.#logger });
     const shared = isSharedResultStore(deps.results) ? deps.results : undefined;
     this.#remote = shared ? new RemoteTasks(shared) : undefined;
     this.#lookup = {
@@ -88,7 +95,7 @@ class TaskScheduler implements Scheduler {
     };
     this.#runner = new TaskRunner({
       lifecycle: this.#lifecycle,
-      limiter: this.#limiter,
+      queue: this.#queue,
       lookup: this.#lookup,
       pool: deps.pool,
       logger: this.#logger,
@@ -106,9 +113,9 @@ class TaskScheduler implements Scheduler {
     return {
       inFlight: this.#lifecycle.inFlight.size,
       pending: this.#lifecycle.pending,
-      running: this.#limiter.running,
+      running: this.#queue.running,
       waitingForDeps: this.#admission.dependents,
-      waitingForSlot: this.#limiter.waiting,
+      waitingForSlot: this.#queue.waiting,
       unfinishedBytes: this.#admission.bytes,
     };
   }
@@ -132,6 +139,9 @@ class TaskScheduler implements Scheduler {
     if (this.#closing) throw new ShuttingDownError();
     const definition = this.resolveMethod(request.method);
     const requested = request.retryPolicy ? normalizeRetryPolicy(request.retryPolicy, this.#maxAttempts) : undefined;
+    // Scheduling fields are rare: one test of four values when none is set.
+    const scheduled = request.startAtMs || request.delayMs || request.priority || request.concurrencyKey;
+    const runAfter = scheduled ? checkScheduling(request, Date.now(), this.#maxAheadMs) : undefined;
     const taskId = request.taskId === '' ? newTaskId() : request.taskId;
     if (request.deps.includes(taskId)) {
       throw new InvalidArgumentsError(`task '${clip(taskId)}' lists itself in deps`);
@@ -161,7 +171,7 @@ class TaskScheduler implements Scheduler {
     const waitsForDeps = dependencies !== undefined && anyUnfinished(dependencies);
     const charge = taskCharge(argsJson, deps, taskId.length);
     // Counted at once (not when its run starts), so a burst of submissions cannot overshoot the bounds.
-    this.#admission.check(charge, waitsForDeps, this.#limiter.waiting, this.#limiter.full);
+    this.#admission.check(charge, waitsForDeps, this.#queue.waiting, this.#queue.full);
 
     const run: TaskRun = {
       definition,
@@ -172,15 +182,20 @@ class TaskScheduler implements Scheduler {
       executionTimeoutMs: request.executionTimeoutMs ?? 0,
       injectDependencyResults: identity.injectDependencyResults,
       retry: requested ?? definition.retry,
+      priority: request.priority ?? 0,
+      concurrencyKey: request.concurrencyKey ?? '',
     };
     const trace = this.#traceTasks ? (request.fromCaller ? request.trace : (traceOfFirst(deps, dependencies) ?? request.trace)) : undefined;
-    const record = newRecord(taskId, identity, Date.now(), this.#lifecycle.durable ? specOf(run) : undefined, trace);
+    const fresh = newRecord(taskId, identity, Date.now(), this.#lifecycle.durable ? specOf(run) : undefined, trace);
+    // A start time is kept as the record's runAfter: the runner waits for it as for a retry's backoff,
+    // and a durable store keeps it across restarts and takeovers.
+    const record = runAfter === undefined ? fresh : withState(fresh, 'PENDING', '', undefined, undefined, undefined, 0, undefined, runAfter);
     const task = this.#lifecycle.track(record, run, charge, waitsForDeps);
     task.dependencies = dependencies;
     // A server-assigned id cannot be taken, so a task that runs to completion within this call needs
     // no PENDING record: its only store write is the final one. Any other task is recorded at once
     // (the atomic insert is what keeps client-chosen ids idempotent across a shared store).
-    const completesNow = request.taskId === '' && !detached && dependencies === undefined && run.retry === undefined && isInline(definition, this.#pool);
+    const completesNow = request.taskId === '' && !detached && dependencies === undefined && run.retry === undefined && runAfter === undefined && isInline(definition, this.#pool);
     if (completesNow) {
       task.stored = false;
     } else {
@@ -241,6 +256,26 @@ class TaskScheduler implements Scheduler {
     return { cancelled: true, record: task.record };
   }
 
+  pauseMethod(method: string): readonly string[] {
+    this.resolveMethod(method);
+    this.#queue.pause(method);
+    return this.#queue.paused.list();
+  }
+
+  resumeMethod(method: string): readonly string[] {
+    this.resolveMethod(method);
+    this.#queue.resume(method);
+    return this.#queue.paused.list();
+  }
+
+  queueStats(): QueueStats {
+    const running = new Map<string, number>();
+    for (const { record } of this.#lifecycle.inFlight.values()) {
+      if (record.status === 'RUNNING') running.set(record.method, (running.get(record.method) ?? 0) + 1);
+    }
+    return { ...this.#queue.stats(), runningByMethod: running };
+  }
+
   listSubmitted(query: TaskQuery): Promise<TaskPage> {
     return this.#results.list(query);
   }
@@ -282,6 +317,7 @@ class TaskScheduler implements Scheduler {
     await Promise.allSettled(unstarted.map((task) => lifecycle.leaveAtShutdown(task)));
     if (graceMs > 0 && lifecycle.inFlight.size > 0) await waitUntilGrace([...lifecycle.inFlight.values()].map((task) => task.done), graceMs);
     await Promise.allSettled([...lifecycle.inFlight.values()].map((task) => lifecycle.leaveAtShutdown(task)));
+    this.#queue.close();
     await this.#pool?.close();
   }
 
@@ -336,5 +372,7 @@ function traceOfFirst(deps: readonly string[], state: ReadonlyMap<string, Depend
 
 /** What a durable store keeps to run the task again in another process. */
 function specOf(run: TaskRun): TaskSpec {
-  return { argsJson: run.argsJson, dependencyTimeoutMs: run.dependencyTimeoutMs, executionTimeoutMs: run.executionTimeoutMs, retry: run.retry };
+  const spec: TaskSpec = { argsJson: run.argsJson, dependencyTimeoutMs: run.dependencyTimeoutMs, executionTimeoutMs: run.executionTimeoutMs, retry: run.retry };
+  if (run.priority === 0 && run.concurrencyKey === '') return spec;
+  return { ...spec, priority: run.priority, concurrencyKey: run.concurrencyKey };
 }

@@ -4,8 +4,8 @@ import type { ResultStore } from '../results/result-store';
 import { isFinished, startedAttempt, withAttemptError, withState, type TaskRecord } from '../results/task-record';
 import { retryDelayMs, type RetryPolicy } from '../tasks/retry-policy';
 import type { Admission } from './admission';
-import type { ConcurrencyLimiter } from './concurrency-limiter';
 import { InFlightTask, type TaskRun } from './in-flight-task';
+import type { RunQueue } from './queue/run-queue';
 import type { SchedulerObserver } from './scheduler-types';
 import { TaskAbort } from './task-abort';
 import { failedWith, terminalOf, type Terminal } from './task-outcome';
@@ -13,7 +13,7 @@ import { failedWith, terminalOf, type Terminal } from './task-outcome';
 /** What the lifecycle needs, from the scheduler that owns it. */
 export interface TaskLifecycleDeps {
   readonly results: ResultStore;
-  readonly limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly queue: RunQueue;
   readonly admission: Admission;
   readonly observer: SchedulerObserver | undefined;
   readonly logger: Logger;
@@ -31,7 +31,7 @@ export class TaskLifecycle {
   readonly #results: ResultStore;
   /** Records outlive the process: RUNNING is stored before an attempt runs, shutdown leaves PENDING tasks. */
   readonly #durable: boolean;
-  readonly #limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly #queue: RunQueue;
   readonly #admission: Admission;
   readonly #observer: SchedulerObserver | undefined;
   readonly #logger: Logger;
@@ -42,7 +42,7 @@ export class TaskLifecycle {
   constructor(deps: TaskLifecycleDeps) {
     this.#results = deps.results;
     this.#durable = deps.results.durable;
-    this.#limiter = deps.limiter;
+    this.#queue = deps.queue;
     this.#admission = deps.admission;
     this.#observer = deps.observer;
     this.#logger = deps.logger;
@@ -187,7 +187,7 @@ export class TaskLifecycle {
 
   /** Ends an unfinished task from outside (cancel, shutdown): aborts its work and records it CANCELLED. */
   async stop(task: InFlightTask, reason: TaskSchedulerError): Promise<void> {
-    this.#limiter.withdraw(task);
+    this.#queue.withdraw(task);
     this.abort(task, reason);
     await this.finish(task, failedWith(reason, 'CANCELLED'));
   }
@@ -209,7 +209,7 @@ export class TaskLifecycle {
   #release(task: InFlightTask, reason: TaskSchedulerError): void {
     if (task.finishing) return;
     task.released = reason;
-    this.#limiter.withdraw(task);
+    this.#queue.withdraw(task);
     this.abort(task, reason);
     this.untrack(task, task.record);
   }
@@ -238,7 +238,7 @@ export class TaskLifecycle {
   releaseSlot(task: InFlightTask): void {
     if (!task.holdsSlot) return;
     task.holdsSlot = false;
-    this.#limiter.release();
+    this.#queue.release(task);
   }
 
   /** Aborts a task's current attempt or wait; a listener that throws is logged, not fatal. */

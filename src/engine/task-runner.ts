@@ -3,9 +3,10 @@ import { TaskSchedulerError } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { TaskRecord } from '../results/task-record';
 import type { TaskPool } from '../tasks/pool/task-pool';
-import type { ConcurrencyLimiter } from './concurrency-limiter';
 import { anyUnfinished, awaitDependencies, checkDependencies, type DependencyLookup } from './dependencies';
 import type { InFlightTask } from './in-flight-task';
+import type { RunQueue } from './queue/run-queue';
+import { sleepUntil } from './queue/start-time';
 import { executeAttempt, isInline } from './task-execution';
 import type { TaskLifecycle } from './task-lifecycle';
 import { isRetryable, terminalOf } from './task-outcome';
@@ -13,7 +14,7 @@ import { isRetryable, terminalOf } from './task-outcome';
 /** What the runner needs, from the scheduler that owns it. */
 export interface TaskRunnerDeps {
   readonly lifecycle: TaskLifecycle;
-  readonly limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly queue: RunQueue;
   readonly lookup: DependencyLookup;
   readonly pool: TaskPool | undefined;
   readonly logger: Logger;
@@ -34,7 +35,7 @@ const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
  */
 export class TaskRunner {
   readonly #lifecycle: TaskLifecycle;
-  readonly #limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly #queue: RunQueue;
   readonly #lookup: DependencyLookup;
   readonly #pool: TaskPool | undefined;
   readonly #logger: Logger;
@@ -45,7 +46,7 @@ export class TaskRunner {
 
   constructor(deps: TaskRunnerDeps) {
     this.#lifecycle = deps.lifecycle;
-    this.#limiter = deps.limiter;
+    this.#queue = deps.queue;
     this.#lookup = deps.lookup;
     this.#pool = deps.pool;
     this.#logger = deps.logger;
@@ -84,14 +85,14 @@ export class TaskRunner {
         : run.args;
       for (;;) {
         if (task.finishing) return task.done;
-        if (task.record.runAfter !== undefined && !(await backoff(task))) return task.done;
+        if (task.record.runAfter !== undefined && !(await this.#backoff(task))) return task.done;
         if (this.#closing()) {
           await lifecycle.leaveAtShutdown(task);
           return task.done;
         }
-        if (!this.#limiter.tryAcquire()) {
+        if (!this.#queue.tryAcquire(task)) {
           lifecycle.waitingForSlot(task);
-          if (!(await this.#limiter.wait(task))) return task.done; // withdrawn: cancelled
+          if (!(await this.#queue.wait(task))) return task.done; // withdrawn: cancelled
         }
         task.holdsSlot = true;
         if (task.finishing) {
@@ -116,6 +117,17 @@ export class TaskRunner {
     }
   }
 
+  /** Waits for the record's `runAfter` (a start time, or a retry's backoff); false when the task was stopped meanwhile. */
+  async #backoff(task: InFlightTask): Promise<boolean> {
+    if (task.record.runAfter! <= Date.now()) return !task.current.aborted;
+    this.#queue.delayed++;
+    try {
+      return await sleepUntil(task.record.runAfter!, (listener) => task.current.onAbort(listener));
+    } finally {
+      this.#queue.delayed--;
+    }
+  }
+
   /** Starts an attempt: a string at once for an inline task on a store that need not be waited for (the hot path), else a promise. */
   #attempt(task: InFlightTask, args: readonly ArgValue[], dependencyResults: ReadonlyMap<string, string>): string | Promise<string> {
     const inline = isInline(task.run.definition, this.#pool);
@@ -130,18 +142,4 @@ export class TaskRunner {
   }
 }
 
-/** Waits for the record's `runAfter`; false when the task was stopped meanwhile. */
-function backoff(task: InFlightTask): Promise<boolean> {
-  const wait = task.record.runAfter! - Date.now();
-  if (wait <= 0) return Promise.resolve(!task.current.aborted);
-  return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => {
-      unsubscribe();
-      resolve(true);
-    }, wait);
-    const unsubscribe = task.current.onAbort(() => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-}
+

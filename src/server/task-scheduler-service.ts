@@ -96,6 +96,11 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
         retryPolicy: retryPolicyOf(request.retryPolicy),
         trace: traced?.trace,
         fromCaller: traced?.fromCaller,
+        // Checked by the scheduler (INVALID_ARGUMENT naming the field); two Long tests when unset.
+        startAtMs: request.startAtMs.isZero() ? 0 : uint64Number(request.startAtMs),
+        delayMs: request.delayMs.isZero() ? 0 : request.delayMs.toNumber(),
+        priority: request.priority,
+        concurrencyKey: request.concurrencyKey,
       });
       return { taskId: outcome.taskId, status: STATUS_TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
     },

@@ -42,6 +42,10 @@ const requestArb: fc.Arbitrary<TaskRequest> = fc.record({
     fc.record({ maxAttempts: fc.nat(), initialBackoffMs: longArb, maxBackoffMs: longArb, backoffMultiplier: fc.double() }),
     { nil: undefined },
   ),
+  startAtMs: longArb,
+  delayMs: fc.constantFrom(Long.ZERO, Long.fromNumber(5), Long.fromNumber(-5)),
+  priority: fc.integer({ min: -2000, max: 2000 }),
+  concurrencyKey: textArb,
 });
 
 function outcome(decode: (bytes: Uint8Array) => TaskRequest, bytes: Uint8Array): { ok: TaskRequest } | { error: string } {
