@@ -1,4 +1,10 @@
 import { availableParallelism } from 'node:os';
+import { ScheduleRunner } from './scheduling/schedule-runner';
+import { MemoryScheduleStore } from './scheduling/schedule-store';
+import { createScheduleFire } from './server/admin-service';
+import { createTaskSubmitter } from './server/task-scheduler-service';
+import type { RateLimit } from './engine/queue/rate-limit';
+import { DEFAULT_MAX_SCHEDULE_AHEAD_MS } from './engine/queue/start-time';
 import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { combineObservers } from './engine/combine-observers';
@@ -62,6 +68,18 @@ export interface AppConfig {
   readonly maxConcurrentTasks: number;
   /** Most tasks waiting for a slot; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
   readonly maxQueuedTasks: number;
+  /** Waiting this long for a slot counts as one priority level (README "Scheduling"). */
+  readonly priorityAgingMs: number;
+  /** Per-method running limits on each replica, over the registrations' `maxConcurrency`. */
+  readonly methodConcurrency: ReadonlyMap<string, number>;
+  /** Most running tasks per concurrency key; 0 = unlimited. */
+  readonly keyConcurrency: number;
+  /** Per-method start rates on each replica, over the registrations' `rateLimit`. */
+  readonly methodRateLimits: ReadonlyMap<string, RateLimit>;
+  /** Start rate per concurrency key on each replica; undefined: none. */
+  readonly keyRateLimit: RateLimit | undefined;
+  /** Furthest start time a request may ask for, ms ahead. */
+  readonly maxScheduleAheadMs: number;
   /** Most tasks waiting for unfinished dependencies; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
   readonly maxDependentTasks: number;
   /** Most bytes held by accepted unfinished tasks (dependents: at most half); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
@@ -126,6 +144,12 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   shutdownGraceMs: 10_000,
   maxConcurrentTasks: 0,
   maxQueuedTasks: 100_000,
+  priorityAgingMs: 1_000,
+  methodConcurrency: new Map<string, number>(),
+  keyConcurrency: 0,
+  methodRateLimits: new Map<string, RateLimit>(),
+  keyRateLimit: undefined,
+  maxScheduleAheadMs: DEFAULT_MAX_SCHEDULE_AHEAD_MS,
   maxDependentTasks: 100_000,
   maxUnfinishedBytes: 256 * 1024 * 1024,
   maxDependencyTimeoutMs: DEFAULT_REQUEST_LIMITS.maxDependencyTimeoutMs,
@@ -176,6 +200,8 @@ export interface App {
   readonly metrics: Metrics | undefined;
   /** The web dashboard, when `dashboardAddr` is set. */
   readonly dashboard: DashboardServer | undefined;
+  /** Recurring schedules (TaskSchedulerAdmin, console). */
+  readonly schedules: ScheduleRunner;
   readonly logger: Logger;
   /** The event-loop stall watchdog: running between `start` and `close` when `stallWarnMs` > 0. */
   readonly watchdog: StallWatchdog | undefined;
@@ -279,6 +305,14 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     maxUnfinishedBytes: config.maxUnfinishedBytes,
     maxAttempts: config.maxAttempts,
     traceTasks: config.tracing,
+    scheduling: {
+      agingMs: config.priorityAgingMs,
+      methodConcurrency: config.methodConcurrency,
+      keyConcurrency: config.keyConcurrency,
+      methodRateLimits: config.methodRateLimits,
+      keyRateLimit: config.keyRateLimit,
+      maxScheduleAheadMs: config.maxScheduleAheadMs,
+    },
     ...(pool ? { pool } : {}),
     ...(observer ? { observer } : {}),
   });
@@ -289,11 +323,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     health.setStatus(status, TaskSchedulerDefinition.fullName);
   };
   setHealth('healthy');
-  const server = createTaskSchedulerServer({
+  const serviceDeps = {
     scheduler,
     registry,
-    logger,
-    health,
     decodeLimits: Object.freeze({ maxDepth: config.maxArgDepth, maxStringBytes: config.maxStringBytes, maxMapEntries: config.maxMapEntries }),
     requestLimits: Object.freeze({
       maxArgs: config.maxArgs,
@@ -302,6 +334,14 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       maxDependencyTimeoutMs: config.maxDependencyTimeoutMs,
       maxExecutionTimeoutMs: config.maxExecutionTimeoutMs,
     }),
+  };
+  // Recurring schedules fire through the same checks as SubmitTask (see src/scheduling/).
+  const schedules = new ScheduleRunner({ store: results.schedules ?? new MemoryScheduleStore(), fire: createScheduleFire(createTaskSubmitter(serviceDeps)), logger });
+  const server = createTaskSchedulerServer({
+    ...serviceDeps,
+    logger,
+    health,
+    schedules,
     maxMessageBytes: config.maxMessageBytes,
     tls: config.tls,
     authTokens: config.authTokens,
@@ -331,6 +371,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     metrics,
     dashboard,
     logger,
+    schedules,
     get watchdog() {
       return watchdog;
     },
@@ -350,6 +391,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
           logger.info('recovered unfinished tasks from the store', { ...summary, ms: Math.round(performance.now() - began) });
         }
       }
+      await schedules.start();
       try {
         grpc = await server.listen(address);
       } catch (err) {
@@ -379,6 +421,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     async close() {
       setHealth('unhealthy');
       watchdog?.stop();
+      schedules.close();
       // Drain first, so every blocking caller gets its answer; then the calls still open are long
       // polls on finished tasks, which answer at once (a health Watch stream is cut after 1 s).
       await built.close(config.shutdownGraceMs);

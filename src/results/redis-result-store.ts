@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { RedisScheduleStore } from '../scheduling/redis-schedule-store';
+import type { ScheduleStore } from '../scheduling/schedule-store';
 import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
 import { StatusCode, StoreUnavailableError, clip } from '../errors';
@@ -71,6 +73,7 @@ export class RedisResultStore implements SharedResultStore {
   readonly #where: string;
   readonly #logger: Logger;
   readonly #redis: Client;
+  readonly schedules: ScheduleStore;
   readonly #sub: Redis;
   readonly #ownedKey: string;
   readonly #leaseKey: string;
@@ -124,6 +127,7 @@ export class RedisResultStore implements SharedResultStore {
       ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     };
     this.#redis = new Redis(options.url, { ...redisOptions, connectionName: `task-scheduler:${this.replicaId}` }) as Client;
+    this.schedules = new RedisScheduleStore(this.#redis, this.#prefix, (pending) => this.#call(pending));
     this.#redis.defineCommand('tsInsert', { numberOfKeys: 3, lua: INSERT_SCRIPT });
     this.#redis.defineCommand('tsTransition', { numberOfKeys: 3, lua: TRANSITION_SCRIPT });
     this.#redis.defineCommand('tsSweepIndex', { numberOfKeys: 1, lua: SWEEP_INDEX_SCRIPT });

@@ -11,7 +11,10 @@ import { formatListenAddress, parseListenAddress } from './listen-address';
 import { addReflection } from './reflection';
 import type { RequestLimits } from './request-limits';
 import { TaskSchedulerServiceDefinition } from './result-responses';
-import { createTaskSchedulerService } from './task-scheduler-service';
+import { createTaskSchedulerService, createTaskSubmitter } from './task-scheduler-service';
+import { createAdminService } from './admin-service';
+import { TaskSchedulerAdminDefinition } from '../../generated/taskscheduler/task_scheduler_admin';
+import type { ScheduleRunner } from '../scheduling/schedule-runner';
 import { FastTaskRequest } from './task-request-codec';
 import { serverCredentials, type TlsFiles } from './tls';
 import { callTrace, traceCalls } from '../tracing/trace-calls';
@@ -36,6 +39,8 @@ export interface ServerDeps {
   readonly onCall?: CallListener;
   /** OpenTelemetry tracing is on: server spans per call, and submissions keep the caller's context. */
   readonly tracing?: boolean;
+  /** Recurring schedules: with them, TaskSchedulerAdmin is served too. */
+  readonly schedules?: ScheduleRunner;
 }
 
 /** A built, not yet listening, gRPC server. */
@@ -54,7 +59,7 @@ function tracedIf<T extends object>(tracing: boolean, implementation: T): T {
 }
 
 /** Fully-qualified services this server exposes (and describes through reflection). */
-export const SERVED_SERVICES = [TaskSchedulerDefinition.fullName, 'grpc.health.v1.Health'] as const;
+export const SERVED_SERVICES = [TaskSchedulerDefinition.fullName, TaskSchedulerAdminDefinition.fullName, 'grpc.health.v1.Health'] as const;
 
 /**
  * Builds the gRPC server: TaskScheduler, grpc.health.v1.Health, and server reflection (v1, v1alpha).
@@ -93,8 +98,12 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
     },
     tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: callTrace } : {}) }), deps.logger.child({ component: 'grpc' }), deps.onCall)),
   );
+  if (deps.schedules) {
+    const admin = createAdminService({ scheduler: deps.scheduler, schedules: deps.schedules, submitter: createTaskSubmitter(deps) });
+    server.add(TaskSchedulerAdminDefinition, mapErrors(TaskSchedulerAdminDefinition.fullName, admin, deps.logger.child({ component: 'grpc' }), deps.onCall));
+  }
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
-  addReflection(server, SERVED_SERVICES);
+  addReflection(server, deps.schedules ? SERVED_SERVICES : SERVED_SERVICES.filter((name) => name !== TaskSchedulerAdminDefinition.fullName));
 
   return {
     raw: server,

@@ -16,7 +16,7 @@ import {
   type WaitResultRequest,
 } from '../../generated/taskscheduler/task_scheduler';
 import { decodeArgs, type DecodeLimits } from '../args/decode-arg';
-import type { Scheduler } from '../engine/scheduler';
+import type { Scheduler, SubmitRequest } from '../engine/scheduler';
 import type { TaskRecord } from '../results/task-record';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { MAX_DELAY_MS } from '../tasks/task-args';
@@ -63,46 +63,67 @@ function resultOf(record: TaskRecord | undefined): ResultResponse {
   return record ? { status: STATUS_TO_PROTO[record.status], result: record.result, attempts: record.attempts } : NOT_FOUND;
 }
 
+/** Checks a TaskRequest and maps it to the domain's, or submits it: SubmitTask's work, shared with schedule fires. */
+export interface TaskSubmitter {
+  /** Throws the error SubmitTask would answer for a malformed request (method, args, deps, limits). */
+  check(request: TaskRequest): SubmitRequest;
+  submit(request: TaskRequest): Promise<TaskResponse>;
+}
+
+export function createTaskSubmitter(deps: TaskSchedulerServiceDeps): TaskSubmitter {
+  const { scheduler, decodeLimits, traceOfCall } = deps;
+  const { maxArgs, maxDeps, maxTaskIdLength, maxDependencyTimeoutMs, maxExecutionTimeoutMs } = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
+  const check = (request: TaskRequest): SubmitRequest => {
+    // SPEC §5c order: method, then args, then deps (in the scheduler). The limit checks are number
+    // comparisons; their messages are built only when one fails.
+    scheduler.resolveMethod(request.method);
+    if (request.taskId.length > maxTaskIdLength) checkTaskId(request.taskId, maxTaskIdLength);
+    if (request.args.length > maxArgs) checkArgCount(request.args.length, maxArgs);
+    const args = decodeArgs(request.args, decodeLimits);
+    checkDeps(request.deps, maxDeps, maxTaskIdLength);
+    const dependencyTimeoutMs = millis(request.dependencyTimeoutMs);
+    if (dependencyTimeoutMs > maxDependencyTimeoutMs) checkTimeout('dependency_timeout_ms', request.dependencyTimeoutMs, maxDependencyTimeoutMs, '--max-dependency-timeout-ms');
+    const executionTimeoutMs = millis(request.executionTimeoutMs);
+    if (executionTimeoutMs > maxExecutionTimeoutMs) checkTimeout('execution_timeout_ms', request.executionTimeoutMs, maxExecutionTimeoutMs, '--max-execution-timeout-ms');
+    const traced = traceOfCall?.();
+    return {
+      taskId: request.taskId,
+      method: request.method,
+      args,
+      deps: request.deps,
+      detached: request.detached,
+      dependencyTimeoutMs,
+      executionTimeoutMs,
+      injectDependencyResults: request.injectDependencyResults,
+      retryPolicy: retryPolicyOf(request.retryPolicy),
+      trace: traced?.trace,
+      fromCaller: traced?.fromCaller,
+      // Checked by the scheduler (INVALID_ARGUMENT naming the field); two Long tests when unset.
+      startAtMs: request.startAtMs.isZero() ? 0 : uint64Number(request.startAtMs),
+      delayMs: request.delayMs.isZero() ? 0 : request.delayMs.toNumber(),
+      priority: request.priority,
+      concurrencyKey: request.concurrencyKey,
+    };
+  };
+  return {
+    check,
+    async submit(request: TaskRequest): Promise<TaskResponse> {
+      const outcome = await scheduler.submit(check(request));
+      return { taskId: outcome.taskId, status: STATUS_TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
+    },
+  };
+}
+
 /**
  * The gRPC face of the scheduler: maps generated messages to domain requests and back. Thin on
  * purpose — errors are thrown as domain errors and become statuses in `errorMiddleware`.
  */
 export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): TaskSchedulerServiceImplementation<CallContext> {
-  const { scheduler, registry, decodeLimits, traceOfCall } = deps;
-  const { maxArgs, maxDeps, maxTaskIdLength, maxDependencyTimeoutMs, maxExecutionTimeoutMs } = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
+  const { scheduler, registry } = deps;
+  const submitter = createTaskSubmitter(deps);
   return {
-    async submitTask(request: TaskRequest): Promise<TaskResponse> {
-      // SPEC §5c order: method, then args, then deps (in the scheduler). The limit checks are number
-      // comparisons; their messages are built only when one fails.
-      scheduler.resolveMethod(request.method);
-      if (request.taskId.length > maxTaskIdLength) checkTaskId(request.taskId, maxTaskIdLength);
-      if (request.args.length > maxArgs) checkArgCount(request.args.length, maxArgs);
-      const args = decodeArgs(request.args, decodeLimits);
-      checkDeps(request.deps, maxDeps, maxTaskIdLength);
-      const dependencyTimeoutMs = millis(request.dependencyTimeoutMs);
-      if (dependencyTimeoutMs > maxDependencyTimeoutMs) checkTimeout('dependency_timeout_ms', request.dependencyTimeoutMs, maxDependencyTimeoutMs, '--max-dependency-timeout-ms');
-      const executionTimeoutMs = millis(request.executionTimeoutMs);
-      if (executionTimeoutMs > maxExecutionTimeoutMs) checkTimeout('execution_timeout_ms', request.executionTimeoutMs, maxExecutionTimeoutMs, '--max-execution-timeout-ms');
-      const traced = traceOfCall?.();
-      const outcome = await scheduler.submit({
-        taskId: request.taskId,
-        method: request.method,
-        args,
-        deps: request.deps,
-        detached: request.detached,
-        dependencyTimeoutMs,
-        executionTimeoutMs,
-        injectDependencyResults: request.injectDependencyResults,
-        retryPolicy: retryPolicyOf(request.retryPolicy),
-        trace: traced?.trace,
-        fromCaller: traced?.fromCaller,
-        // Checked by the scheduler (INVALID_ARGUMENT naming the field); two Long tests when unset.
-        startAtMs: request.startAtMs.isZero() ? 0 : uint64Number(request.startAtMs),
-        delayMs: request.delayMs.isZero() ? 0 : request.delayMs.toNumber(),
-        priority: request.priority,
-        concurrencyKey: request.concurrencyKey,
-      });
-      return { taskId: outcome.taskId, status: STATUS_TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
+    submitTask(request: TaskRequest): Promise<TaskResponse> {
+      return submitter.submit(request);
     },
 
     // Lookups take any id: one longer than the limit was never stored, so it is simply NOT_FOUND.
