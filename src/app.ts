@@ -311,6 +311,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       keyConcurrency: config.keyConcurrency,
       methodRateLimits: config.methodRateLimits,
       keyRateLimit: config.keyRateLimit,
+      keySlots: results instanceof RedisResultStore ? results.keySlots : undefined,
       maxScheduleAheadMs: config.maxScheduleAheadMs,
     },
     ...(pool ? { pool } : {}),

@@ -52,6 +52,8 @@ export class InFlightTask extends TaskAbort {
   queueEntry: unknown = undefined;
   slotMethod: unknown = undefined;
   slotKey: unknown = undefined;
+  /** Holds one of its concurrency key's global slots (Redis; see `queue/key-slots.ts`). */
+  globalKeySlot = false;
   /** Counted in the scheduler's waiting-for-dependencies total. */
   waitsForDeps = false;
   /** False for a task whose only store write is its final record (see `completesNow` in the scheduler). */

@@ -8,6 +8,7 @@ import type { RetryPolicyInput } from '../tasks/retry-policy';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import type { RunQueueStats } from './queue/run-queue';
 import type { RateLimit } from './queue/rate-limit';
+import type { KeySlots } from './queue/key-slots';
 
 /** What the scheduler needs, built once by `main` (or a test) and passed in. */
 export interface SchedulerDeps {
@@ -50,6 +51,8 @@ export interface SchedulingOptions {
   readonly keyConcurrency?: number;
   readonly methodRateLimits?: ReadonlyMap<string, RateLimit>;
   readonly keyRateLimit?: RateLimit | undefined;
+  /** With a shared store: the global per-key count that makes `keyConcurrency` hold across replicas. */
+  readonly keySlots?: KeySlots | undefined;
   /** Furthest start time a request may ask for, ms ahead (default a year). */
   readonly maxScheduleAheadMs?: number;
 }

@@ -85,7 +85,8 @@ class TaskScheduler implements Scheduler {
       maxDependentTasks: deps.maxDependentTasks ?? 0,
       maxUnfinishedBytes: deps.maxUnfinishedBytes ?? 0,
     });
-    this.#lifecycle = new TaskLifecycle({ results: deps.results, queue: this.#queue, admission: this.#admission, observer: deps.observer, logger: this.#logger });
+    const keySlots = scheduling?.keyConcurrency && scheduling.keySlots ? { slots: scheduling.keySlots, limit: scheduling.keyConcurrency } : undefined;
+    this.#lifecycle = new TaskLifecycle({ results: deps.results, queue: this.#queue, keySlots: keySlots?.slots, admission: this.#admission, observer: deps.observer, logger: this.#logger });
     const shared = isSharedResultStore(deps.results) ? deps.results : undefined;
     this.#remote = shared ? new RemoteTasks(shared) : undefined;
     this.#lookup = {
@@ -96,6 +97,7 @@ class TaskScheduler implements Scheduler {
     this.#runner = new TaskRunner({
       lifecycle: this.#lifecycle,
       queue: this.#queue,
+      keySlots,
       lookup: this.#lookup,
       pool: deps.pool,
       logger: this.#logger,

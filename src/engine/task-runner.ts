@@ -6,6 +6,7 @@ import type { TaskPool } from '../tasks/pool/task-pool';
 import { anyUnfinished, awaitDependencies, checkDependencies, type DependencyLookup } from './dependencies';
 import type { InFlightTask } from './in-flight-task';
 import type { RunQueue } from './queue/run-queue';
+import type { KeySlots } from './queue/key-slots';
 import { sleepUntil } from './queue/start-time';
 import { executeAttempt, isInline } from './task-execution';
 import type { TaskLifecycle } from './task-lifecycle';
@@ -15,6 +16,8 @@ import { isRetryable, terminalOf } from './task-outcome';
 export interface TaskRunnerDeps {
   readonly lifecycle: TaskLifecycle;
   readonly queue: RunQueue;
+  /** With a shared store and --key-concurrency: the global per-key count, and its limit. */
+  readonly keySlots?: { readonly slots: KeySlots; readonly limit: number } | undefined;
   readonly lookup: DependencyLookup;
   readonly pool: TaskPool | undefined;
   readonly logger: Logger;
@@ -26,6 +29,9 @@ export interface TaskRunnerDeps {
   readonly closing: () => boolean;
 }
 
+/** How long a task whose key has no free global slot waits before it queues again. */
+const GLOBAL_KEY_RETRY_MS = 25;
+
 const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
 
 /**
@@ -36,6 +42,7 @@ const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
 export class TaskRunner {
   readonly #lifecycle: TaskLifecycle;
   readonly #queue: RunQueue;
+  readonly #keySlots: { readonly slots: KeySlots; readonly limit: number } | undefined;
   readonly #lookup: DependencyLookup;
   readonly #pool: TaskPool | undefined;
   readonly #logger: Logger;
@@ -47,6 +54,7 @@ export class TaskRunner {
   constructor(deps: TaskRunnerDeps) {
     this.#lifecycle = deps.lifecycle;
     this.#queue = deps.queue;
+    this.#keySlots = deps.keySlots;
     this.#lookup = deps.lookup;
     this.#pool = deps.pool;
     this.#logger = deps.logger;
@@ -99,6 +107,13 @@ export class TaskRunner {
           lifecycle.releaseSlot(task);
           return task.done;
         }
+        if (this.#keySlots && task.run.concurrencyKey !== '' && !(await this.#globalKeySlot(task))) {
+          // Every global slot of its key is taken (on other replicas): give the local slot back to
+          // other keys' tasks, wait a little, and queue again.
+          lifecycle.releaseSlot(task);
+          if (!(await sleepUntil(Date.now() + GLOBAL_KEY_RETRY_MS, (listener) => task.current.onAbort(listener)))) return task.done;
+          continue;
+        }
         try {
           const pending = this.#attempt(task, args, dependencyResults);
           const result = typeof pending === 'string' ? pending : await pending;
@@ -126,6 +141,18 @@ export class TaskRunner {
     } finally {
       this.#queue.delayed--;
     }
+  }
+
+  /** Takes a global slot of the task's key; false when none is free (or Redis did not answer: retried). */
+  async #globalKeySlot(task: InFlightTask): Promise<boolean> {
+    try {
+      task.globalKeySlot = await this.#keySlots!.slots.tryAcquire(task.run.concurrencyKey, this.#keySlots!.limit);
+    } catch (err) {
+      this.#logger.warn('taking a global key slot failed; retrying', { taskId: task.record.taskId, err });
+      return false;
+    }
+    if (task.globalKeySlot && task.finishing) this.#lifecycle.releaseSlot(task);
+    return task.globalKeySlot && !task.finishing;
   }
 
   /** Starts an attempt: a string at once for an inline task on a store that need not be waited for (the hot path), else a promise. */

@@ -4,6 +4,7 @@
  * one real redis-server, counting runs per task id from inside the task.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import os from 'node:os';
 import path from 'node:path';
 import { toAny } from '../../src/args/encode-arg';
@@ -160,5 +161,32 @@ describe('three replicas on Redis', () => {
     await sleep(300);
     expect(notes.runs.get('once')).toBe(1);
     expect(notes.starts[0]!.at - before).toBeGreaterThanOrEqual(500);
+  });
+});
+
+describe('global per-key limit on Redis', () => {
+  let redis: RedisInstance;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(() => redis?.close());
+
+  test('--key-concurrency 2 across three replicas is never exceeded (counted inside the tasks); a lost replica\'s slots do not count', async () => {
+    const notes = new Notes();
+    const prefix = uniquePrefix('keys');
+    // A replica that was lost while holding both slots of key k: its lease key does not exist.
+    const client = new Redis(redis.url);
+    await client.hset(`${prefix}ks:k`, 'lost-replica', 2);
+    client.disconnect();
+    for (let i = 0; i < 3; i++) servers.push(await startNotedServer(notes, { store: redis.url, redisPrefix: prefix, leaseMs: 1_000, keyConcurrency: 2 }));
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 24; i++) {
+      calls.push(servers[i % 3]!.client.submitTask({ method: 'note', args: [toAny('k'), toAny(60)], concurrencyKey: 'k' }));
+      calls.push(servers[i % 3]!.client.submitTask({ method: 'note', args: [toAny('other'), toAny(60)], concurrencyKey: 'other' }));
+    }
+    const answers = await Promise.all(calls);
+    expect(answers).toHaveLength(48);
+    expect(notes.maxRunning.get('k')).toBe(2);
+    expect(notes.maxRunning.get('other')).toBe(2);
   });
 });
