@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { ScheduleRunner } from './scheduling/schedule-runner';
 import { MemoryScheduleStore } from './scheduling/schedule-store';
-import { createScheduleFire } from './server/admin-service';
+import { createAdminService, createScheduleFire, type AdminService } from './server/admin-service';
 import { createTaskSubmitter } from './server/task-scheduler-service';
 import type { RateLimit } from './engine/queue/rate-limit';
 import { DEFAULT_MAX_SCHEDULE_AHEAD_MS } from './engine/queue/start-time';
@@ -202,6 +202,8 @@ export interface App {
   readonly dashboard: DashboardServer | undefined;
   /** Recurring schedules (TaskSchedulerAdmin, console). */
   readonly schedules: ScheduleRunner;
+  /** TaskSchedulerAdmin's implementation (served over gRPC; the console calls it too). */
+  readonly admin: AdminService;
   readonly logger: Logger;
   /** The event-loop stall watchdog: running between `start` and `close` when `stallWarnMs` > 0. */
   readonly watchdog: StallWatchdog | undefined;
@@ -337,12 +339,14 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     }),
   };
   // Recurring schedules fire through the same checks as SubmitTask (see src/scheduling/).
-  const schedules = new ScheduleRunner({ store: results.schedules ?? new MemoryScheduleStore(), fire: createScheduleFire(createTaskSubmitter(serviceDeps)), logger });
+  const submitter = createTaskSubmitter(serviceDeps);
+  const schedules = new ScheduleRunner({ store: results.schedules ?? new MemoryScheduleStore(), fire: createScheduleFire(submitter), logger });
+  const admin = createAdminService({ scheduler, schedules, submitter });
   const server = createTaskSchedulerServer({
     ...serviceDeps,
     logger,
     health,
-    schedules,
+    admin,
     maxMessageBytes: config.maxMessageBytes,
     tls: config.tls,
     authTokens: config.authTokens,
@@ -373,6 +377,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     dashboard,
     logger,
     schedules,
+    admin,
     get watchdog() {
       return watchdog;
     },

@@ -54,8 +54,13 @@ function scheduleOf(info: ScheduleInfo): Schedule {
   };
 }
 
+/** TaskSchedulerAdmin's implementation; its methods need no call context, so the console calls them too. */
+export type AdminService = {
+  [K in keyof TaskSchedulerAdminServiceImplementation<CallContext>]: (request: Parameters<TaskSchedulerAdminServiceImplementation<CallContext>[K]>[0]) => ReturnType<TaskSchedulerAdminServiceImplementation<CallContext>[K]>;
+};
+
 /** TaskSchedulerAdmin: recurring schedules, pausing methods, queue statistics. */
-export function createAdminService(deps: AdminServiceDeps): TaskSchedulerAdminServiceImplementation<CallContext> {
+export function createAdminService(deps: AdminServiceDeps): AdminService {
   const { scheduler, schedules, submitter } = deps;
   return {
     async createSchedule(request: CreateScheduleRequest): Promise<Schedule> {

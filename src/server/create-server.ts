@@ -11,10 +11,9 @@ import { formatListenAddress, parseListenAddress } from './listen-address';
 import { addReflection } from './reflection';
 import type { RequestLimits } from './request-limits';
 import { TaskSchedulerServiceDefinition } from './result-responses';
-import { createTaskSchedulerService, createTaskSubmitter } from './task-scheduler-service';
-import { createAdminService } from './admin-service';
+import { createTaskSchedulerService } from './task-scheduler-service';
+import type { AdminService } from './admin-service';
 import { TaskSchedulerAdminDefinition } from '../../generated/taskscheduler/task_scheduler_admin';
-import type { ScheduleRunner } from '../scheduling/schedule-runner';
 import { FastTaskRequest } from './task-request-codec';
 import { serverCredentials, type TlsFiles } from './tls';
 import { callTrace, traceCalls } from '../tracing/trace-calls';
@@ -39,8 +38,8 @@ export interface ServerDeps {
   readonly onCall?: CallListener;
   /** OpenTelemetry tracing is on: server spans per call, and submissions keep the caller's context. */
   readonly tracing?: boolean;
-  /** Recurring schedules: with them, TaskSchedulerAdmin is served too. */
-  readonly schedules?: ScheduleRunner;
+  /** TaskSchedulerAdmin (schedules, pause/resume, queue stats); served when present. */
+  readonly admin?: AdminService;
 }
 
 /** A built, not yet listening, gRPC server. */
@@ -98,12 +97,9 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
     },
     tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: callTrace } : {}) }), deps.logger.child({ component: 'grpc' }), deps.onCall)),
   );
-  if (deps.schedules) {
-    const admin = createAdminService({ scheduler: deps.scheduler, schedules: deps.schedules, submitter: createTaskSubmitter(deps) });
-    server.add(TaskSchedulerAdminDefinition, mapErrors(TaskSchedulerAdminDefinition.fullName, admin, deps.logger.child({ component: 'grpc' }), deps.onCall));
-  }
+  if (deps.admin) server.add(TaskSchedulerAdminDefinition, mapErrors(TaskSchedulerAdminDefinition.fullName, deps.admin, deps.logger.child({ component: 'grpc' }), deps.onCall));
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
-  addReflection(server, deps.schedules ? SERVED_SERVICES : SERVED_SERVICES.filter((name) => name !== TaskSchedulerAdminDefinition.fullName));
+  addReflection(server, deps.admin ? SERVED_SERVICES : SERVED_SERVICES.filter((name) => name !== TaskSchedulerAdminDefinition.fullName));
 
   return {
     raw: server,

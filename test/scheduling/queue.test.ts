@@ -165,3 +165,17 @@ test('pause/resume: a paused method accepts tasks but starts none; stats show it
   const unknown = await expectGrpcError(server.admin.pauseMethod({ method: 'no_such' }));
   expect(unknown.code).toBe(Status.NOT_FOUND);
 });
+
+test('metrics: paused methods, queue depth per method, running per key, delayed tasks', async () => {
+  await start({ metricsAddr: '127.0.0.1:0', maxConcurrentTasks: 1 });
+  await server.client.submitTask({ method: 'note', args: note('k-run', 2_000), detached: true, concurrencyKey: 'tenant-x' });
+  await waitFor('running', () => notes.starts.length === 1);
+  await server.client.submitTask({ method: 'note', args: note('queued'), detached: true });
+  await server.client.submitTask({ method: 'note', args: note('later'), detached: true, delayMs: signedMs(60_000) });
+  await server.admin.pauseMethod({ method: 'echo' });
+  const text = await (await fetch(`http://${server.metricsAddress}/metrics`)).text();
+  expect(text).toContain('task_scheduler_method_queue_depth{method="note"} 1');
+  expect(text).toContain('task_scheduler_method_paused{method="echo"} 1');
+  expect(text).toContain('task_scheduler_key_running{key="tenant-x"} 1');
+  expect(text).toContain('task_scheduler_tasks_delayed 1');
+});
