@@ -137,7 +137,7 @@ export const scheduling: Scenario = {
       report.notes.push(`req/s per run: before ${formatRuns(oldRuns.map((r) => r.h2load.reqPerSec))}; unused ${formatRuns(unusedRuns.map((r) => r.h2load.reqPerSec))}; used ${formatRuns(usedRuns.map((r) => r.h2load.reqPerSec))}`);
 
       // Detached sleep-1 tasks over 1,000 keys with priorities, vs none, on the limited server.
-      const tasks = config.mode === 'quick' ? 5_000 : 50_000;
+      const tasks = config.mode === 'quick' ? 2_000 : 10_000;
       const plain: Array<{ submitPerSec: number; drainSeconds: number }> = [];
       const keyed: Array<{ submitPerSec: number; drainSeconds: number }> = [];
       for (let i = 0; i < config.throughputRuns; i++) {
