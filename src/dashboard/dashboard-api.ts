@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { QueueStats } from '../engine/scheduler-types';
 import type { Scheduler } from '../engine/scheduler-types';
 import { StatusCode } from '../errors';
 import type { PluginManager } from '../plugins/plugin-manager';
@@ -39,6 +40,13 @@ export interface Overview {
   /** Worker threads and how many are busy (running or queued pool tasks); null without a pool. */
   readonly workerPool: { readonly threads: number; readonly busy: number } | null;
   readonly history: { readonly size: number; readonly capacity: number; readonly version: number };
+  /** Scheduling (README "Scheduling"): paused methods, queue depth per method, busiest keys, delayed tasks. */
+  readonly scheduling: {
+    readonly paused: readonly string[];
+    readonly waitingByMethod: Readonly<Record<string, number>>;
+    readonly runningByKey: Readonly<Record<string, number>>;
+    readonly delayed: number;
+  };
   readonly authRequired: boolean;
 }
 
@@ -138,6 +146,7 @@ export class DashboardApi {
       workerPool: pool ? { threads: pool.threads, busy: pool.busy } : null,
       history: { size: history.size, capacity: history.capacity, version: history.version },
       authRequired: this.#sources.authRequired,
+      scheduling: schedulingOf(scheduler.queueStats()),
     };
   }
 
@@ -253,5 +262,18 @@ function summaryOf(record: TaskRecord): TaskSummary {
     finishedAt: record.finishedAt,
     runMs: undefined,
     error: record.failure?.message,
+  };
+}
+
+/** Keys shown on the overview (the busiest). */
+const MAX_KEYS_SHOWN = 10;
+
+function schedulingOf(stats: QueueStats): Overview['scheduling'] {
+  const keys = [...stats.keys].filter(([, counts]) => counts.running > 0).sort(([, a], [, b]) => b.running - a.running).slice(0, MAX_KEYS_SHOWN);
+  return {
+    paused: stats.paused,
+    waitingByMethod: Object.fromEntries(stats.waitingByMethod),
+    runningByKey: Object.fromEntries(keys.map(([key, counts]) => [key, counts.running])),
+    delayed: stats.delayed,
   };
 }

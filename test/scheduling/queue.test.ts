@@ -166,8 +166,8 @@ test('pause/resume: a paused method accepts tasks but starts none; stats show it
   expect(unknown.code).toBe(Status.NOT_FOUND);
 });
 
-test('metrics: paused methods, queue depth per method, running per key, delayed tasks', async () => {
-  await start({ metricsAddr: '127.0.0.1:0', maxConcurrentTasks: 1 });
+test('metrics and the dashboard overview: paused methods, queue depth per method, running per key, delayed tasks', async () => {
+  await start({ metricsAddr: '127.0.0.1:0', dashboardAddr: '127.0.0.1:0', maxConcurrentTasks: 1 });
   await server.client.submitTask({ method: 'note', args: note('k-run', 2_000), detached: true, concurrencyKey: 'tenant-x' });
   await waitFor('running', () => notes.starts.length === 1);
   await server.client.submitTask({ method: 'note', args: note('queued'), detached: true });
@@ -178,4 +178,6 @@ test('metrics: paused methods, queue depth per method, running per key, delayed 
   expect(text).toContain('task_scheduler_method_paused{method="echo"} 1');
   expect(text).toContain('task_scheduler_key_running{key="tenant-x"} 1');
   expect(text).toContain('task_scheduler_tasks_delayed 1');
+  const overview = (await (await fetch(`http://${server.dashboardAddress}/api/overview`)).json()) as { scheduling: unknown };
+  expect(overview.scheduling).toEqual({ paused: ['echo'], waitingByMethod: { note: 1 }, runningByKey: { 'tenant-x': 1 }, delayed: 1 });
 });
