@@ -125,7 +125,8 @@ export class RunQueue {
 
   /** Takes a slot at once when the task may start now (true), else false: then call {@link wait}. */
   tryAcquire(task: InFlightTask): boolean {
-    if (this.#waiting !== 0 || (this.#max !== 0 && this.#running >= this.#max)) return false;
+    // Waiting lanes go first; lanes parked on a limit or a pause do not hold up other tasks.
+    if (this.#ready.size !== 0 || (this.#max !== 0 && this.#running >= this.#max)) return false;
     const run = task.run;
     if (this.#plain && run.definition.limits === undefined) {
       this.#running++;
