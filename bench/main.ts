@@ -24,13 +24,15 @@ import { dependencies } from './scenarios/d-dependencies';
 import { cpuPool } from './scenarios/e-cpu-pool';
 import { memory } from './scenarios/f-memory';
 import { redisStore } from './scenarios/g-redis-store';
-import { scheduling } from './scenarios/h-scheduling';
+import { sqliteStore } from './scenarios/h-sqlite-store';
+import { tracing } from './scenarios/i-tracing';
+import { scheduling } from './scenarios/j-scheduling';
 
-const SCENARIOS: readonly Scenario[] = [addVsBaseline, echoNested, detachedSleep, dependencies, cpuPool, memory, redisStore, scheduling];
+const SCENARIOS: readonly Scenario[] = [addVsBaseline, echoNested, detachedSleep, dependencies, cpuPool, memory, redisStore, sqliteStore, tracing, scheduling];
 
 const USAGE = `usage: npm run bench [-- options]
   --quick                    every scenario once with small counts (< 60 s); goals not judged
-  --only <ids>               comma-separated scenario ids (a..h)
+  --only <ids>               comma-separated scenario ids (a..j)
   --memory-submissions <n>   f: sample the capped server's RSS every 1M submissions up to n (full default 2M)
   -h, --help`;
 

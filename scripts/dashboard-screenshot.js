@@ -6,6 +6,7 @@
 'use strict';
 const path = require('node:path');
 const { chromium } = require('playwright-core');
+const Long = require('long');
 
 const root = path.resolve(__dirname, '..');
 const { buildApp, createBuiltinRegistry } = require(path.join(root, 'dist/src/app'));
@@ -27,7 +28,9 @@ async function main() {
     const submit = (taskId, method, args, deps = []) => client.submitTask({ taskId, method, args: args.map(toAny), deps, detached: true });
     await submit('fetch-orders', 'sleep', [600]);
     await submit('parse-orders', 'echo_string', ['orders.csv'], ['fetch-orders']);
-    await submit('validate-orders', 'fail', ['row 42: quantity "-3" is negative'], ['parse-orders']);
+    // Retried twice (a policy of 3 attempts): the page lists each failed attempt with its time.
+    const retry = { maxAttempts: 3, initialBackoffMs: Long.fromNumber(50, true), maxBackoffMs: Long.fromNumber(100, true), backoffMultiplier: 2 };
+    await client.submitTask({ taskId: 'validate-orders', method: 'fail', args: [toAny('row 42: quantity "-3" is negative')], deps: ['parse-orders'], detached: true, retryPolicy: retry });
     await submit('enrich-orders', 'add', [40, 2], ['parse-orders']);
     await submit('merge-orders', 'concat', [], ['validate-orders', 'enrich-orders']);
     await submit('daily-report', 'ping', [], ['merge-orders']);
@@ -37,6 +40,7 @@ async function main() {
     await page.goto(`http://${dashboard}/#/task/validate-orders`);
     await page.locator('#graph g.node[data-task-id="daily-report"]').waitFor();
     await page.locator('#live.on').waitFor();
+    await page.locator('#task-attempts-table tbody tr').nth(2).waitFor();
     await page.screenshot({ path: out, fullPage: true });
     process.stdout.write(`wrote ${out}\n`);
   } finally {

@@ -9,10 +9,11 @@ import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { combineObservers } from './engine/combine-observers';
 import { createScheduler, type Scheduler } from './engine/scheduler';
+import { LongInlineRuns } from './engine/long-inline-runs';
 import { startStallWatchdog, type StallWatchdog } from './engine/watchdog';
 import { DashboardApi } from './dashboard/dashboard-api';
 import { DashboardServer } from './dashboard/dashboard-server';
-import { TaskHistory } from './dashboard/task-history';
+import { DEFAULT_HISTORY_BYTES, TaskHistory } from './dashboard/task-history';
 import { silentLogger, type Logger } from './logging/logger';
 import { HealthState } from 'nice-grpc-server-health';
 import { TaskSchedulerDefinition } from '../generated/taskscheduler/task_scheduler';
@@ -26,6 +27,9 @@ import { SqliteResultStore } from './results/sqlite-result-store';
 import { createTaskSchedulerServer, type TaskSchedulerServer } from './server/create-server';
 import { parseListenAddress } from './server/listen-address';
 import { DEFAULT_REQUEST_LIMITS } from './server/request-limits';
+import { DEFAULT_WAIT_LIMITS } from './server/parked-waits';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard } from './server/connection-limits';
+import { DEFAULT_RESPONSE_BUFFER_LIMITS } from './server/response-buffers';
 import { logTlsHandshakeFailures, type TlsHandshakeLog } from './server/tls-handshake-log';
 import { TaskPool } from './tasks/pool/task-pool';
 import { registerBuiltinTasks } from './tasks/builtins';
@@ -90,6 +94,26 @@ export interface AppConfig {
   readonly maxExecutionTimeoutMs: number;
   /** Largest `max_attempts` a request's retry policy may ask for. */
   readonly maxAttempts: number;
+  /** Most WaitResult calls parked at once, in all / per connection; 0 = no cap. */
+  readonly maxParkedWaits: number;
+  readonly maxParkedWaitsPerConnection: number;
+  /** HTTP/2 concurrent streams per connection. */
+  readonly maxStreamsPerConnection: number;
+  /** Buffered bytes per HTTP/2 session (MiB) beyond which its new streams are refused. */
+  readonly maxSessionMemoryMb: number;
+  /** A connection without calls is closed after this long, ms; 0 = never. */
+  readonly connectionIdleTimeoutMs: number;
+  /** A connection that sent no byte is closed after this long, ms; 0 = never. */
+  readonly handshakeTimeoutMs: number;
+  /** Most connections open on the gRPC port; 0 = auto (80% of the open-file limit). */
+  readonly maxConnections: number;
+  /** Server keepalive PING interval on quiet connections, ms; 0 = none. */
+  readonly keepaliveTimeMs: number;
+  /** Unread GetResult/WaitResult response bytes per connection / in all; 0 = unbounded. */
+  readonly maxUnreadBytesPerConnection: number;
+  readonly maxUnreadBytes: number;
+  /** A connection whose unread responses made no progress for this long is closed, ms; 0 = never. */
+  readonly writeTimeoutMs: number;
   /** Worker threads for CPU-bound sync tasks (`worker: true`); 0 = run them inline. */
   readonly workerThreads: number;
   /** Heap limit per worker thread, MB; 0 = Node's default. */
@@ -119,6 +143,8 @@ export interface AppConfig {
   readonly dashboardAddr: string;
   /** Most recent tasks the dashboard keeps (bounded history). */
   readonly dashboardHistory: number;
+  /** Most heap bytes the dashboard's history holds (its entries' strings and arrays counted). */
+  readonly dashboardHistoryBytes: number;
   /**
    * OpenTelemetry tracing is on (the CLI registers the SDK first): spans for calls and tasks, and trace
    * contexts kept on records. Off: none of it exists.
@@ -155,6 +181,9 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   maxDependencyTimeoutMs: DEFAULT_REQUEST_LIMITS.maxDependencyTimeoutMs,
   maxExecutionTimeoutMs: DEFAULT_REQUEST_LIMITS.maxExecutionTimeoutMs,
   maxAttempts: DEFAULT_MAX_ATTEMPTS,
+  ...DEFAULT_WAIT_LIMITS,
+  ...DEFAULT_CONNECTION_LIMITS,
+  ...DEFAULT_RESPONSE_BUFFER_LIMITS,
   workerThreads: availableParallelism(),
   workerMaxMemoryMb: 512,
   taskModules: [],
@@ -168,6 +197,7 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   leaseMs: DEFAULT_LEASE_MS,
   dashboardAddr: '',
   dashboardHistory: 10_000,
+  dashboardHistoryBytes: DEFAULT_HISTORY_BYTES,
   tracing: false,
 });
 
@@ -283,18 +313,22 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
         maxMemoryMb: config.workerMaxMemoryMb,
         taskModules,
         onError: (err) => logger.error('worker pool error', { component: 'pool', err }),
+        onLoadFailure: (file, reason) => logger.error('plugin or task module failed to load in the worker threads; its worker tasks fail', { component: 'pool', file, reason }),
+        onBroken: (reason) => logger.error(`${reason}: worker tasks fail at once until the plugins change (fresh threads are tried again after 10 s)`, { component: 'pool' }),
       })
     : undefined;
   // Workers load the same plugin code as the main thread; every load/unload/reload restarts them.
-  const plugins = new PluginManager(config.libraryDir || '.', registry, logger, (loaded) => pool?.setPlugins(loaded));
-  if (config.libraryDir) plugins.loadAll();
+  const plugins = new PluginManager(config.libraryDir, registry, logger, (loaded) => pool?.setPlugins(loaded));
+  plugins.loadAll();
   const results = deps.results ?? createResultStore(config, logger);
   // The scheduler is read lazily by the metrics (it is built after them, with their observer).
   let scheduler: Scheduler | undefined;
   const metrics = config.metricsAddr ? createMetrics({ scheduler: () => scheduler!, results, pool }) : undefined;
   // Without a dashboard no history exists, and the scheduler gets no accepted/started events at all.
-  const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory) : undefined;
+  const history = config.dashboardAddr ? new TaskHistory(config.dashboardHistory, config.dashboardHistoryBytes) : undefined;
   const observer = combineObservers([metrics?.observer, history, config.tracing ? createTaskTracing() : undefined]);
+  // Inline sync runs of at least a quarter of the stall threshold are noted for the watchdog to name.
+  const longInlineRuns = config.stallWarnMs > 0 ? new LongInlineRuns(Math.max(1, Math.floor(config.stallWarnMs / 4))) : undefined;
   scheduler = createScheduler({
     registry,
     results,
@@ -318,6 +352,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     },
     ...(pool ? { pool } : {}),
     ...(observer ? { observer } : {}),
+    ...(longInlineRuns ? { longInlineRuns } : {}),
   });
   // Overall status ("") and per service, for probes that name the service.
   const health = HealthState();
@@ -326,6 +361,14 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     health.setStatus(status, TaskSchedulerDefinition.fullName);
   };
   setHealth('healthy');
+  const connectionLimits = Object.freeze({
+    maxStreamsPerConnection: config.maxStreamsPerConnection,
+    maxSessionMemoryMb: config.maxSessionMemoryMb,
+    connectionIdleTimeoutMs: config.connectionIdleTimeoutMs,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxConnections: config.maxConnections,
+    keepaliveTimeMs: config.keepaliveTimeMs,
+  });
   const serviceDeps = {
     scheduler,
     registry,
@@ -347,6 +390,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     logger,
     health,
     admin,
+    waitLimits: Object.freeze({ maxParkedWaits: config.maxParkedWaits, maxParkedWaitsPerConnection: config.maxParkedWaitsPerConnection }),
+    connectionLimits,
+    responseBufferLimits: Object.freeze({ maxUnreadBytesPerConnection: config.maxUnreadBytesPerConnection, maxUnreadBytes: config.maxUnreadBytes, writeTimeoutMs: config.writeTimeoutMs }),
     maxMessageBytes: config.maxMessageBytes,
     tls: config.tls,
     authTokens: config.authTokens,
@@ -356,6 +402,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
   const built: Scheduler = scheduler;
   let watchdog: StallWatchdog | undefined;
   let handshakeLog: TlsHandshakeLog | undefined;
+  let connectionGuard: ConnectionGuard | undefined;
   const dashboard = history
     ? new DashboardServer({
         api: new DashboardApi({ scheduler: built, results, registry, plugins, pool, history, authRequired: config.authTokens.length > 0 }),
@@ -404,6 +451,12 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
         throw new Error(`cannot listen on ${address}: ${bindFailureReason(err)}`, { cause: err });
       }
       // grpc-js reports failed handshakes to nobody: log them (rate-limited) with the reason.
+      // Connection limit and silent-connection timeout on the gRPC port (server/connection-limits.ts).
+      if (!connectionGuard) {
+        const guard = guardConnections({ port: parseListenAddress(grpc).port, limits: connectionLimits, logger: logger.child({ component: 'connections' }) });
+        server.responseBuffers.closeConnection = (peer) => guard.destroy(peer);
+        connectionGuard = guard;
+      }
       if (config.tls && !handshakeLog) handshakeLog = logTlsHandshakeFailures({ port: parseListenAddress(grpc).port, logger: logger.child({ component: 'tls' }) });
       let metricsAddress: string | undefined;
       try {
@@ -420,7 +473,13 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
         throw new Error(`cannot serve the dashboard on ${config.dashboardAddr}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       if (config.stallWarnMs > 0 && !watchdog) {
-        watchdog = startStallWatchdog({ stallMs: config.stallWarnMs, logger: logger.child({ component: 'watchdog' }), runningTasks: () => built.runningTasks() });
+        watchdog = startStallWatchdog({
+          stallMs: config.stallWarnMs,
+          logger: logger.child({ component: 'watchdog' }),
+          runningTasks: (limit) => built.runningTasks(limit),
+          runningCount: () => built.stats().running,
+          ...(longInlineRuns ? { longInlineRuns } : {}),
+        });
       }
       return { grpc, metrics: metricsAddress, dashboard: dashboardAddress };
     },
@@ -433,6 +492,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       await built.close(config.shutdownGraceMs);
       await server.close(1_000);
       handshakeLog?.close();
+      connectionGuard?.close();
       await Promise.allSettled([pool?.close(), metrics?.close(), dashboard?.close(), results.close()]);
     },
   };

@@ -148,6 +148,14 @@ export class TooManyTasksError extends TaskSchedulerError {
   }
 }
 
+/** Too many calls of one kind held open (parked long-polls): RESOURCE_EXHAUSTED `Too many calls: …`. */
+export class TooManyCallsError extends TaskSchedulerError {
+  readonly code = StatusCode.RESOURCE_EXHAUSTED;
+  constructor(detail: string) {
+    super('Too many calls: ', detail);
+  }
+}
+
 /** The server is shutting down: UNAVAILABLE `Shutting down`. */
 export class ShuttingDownError extends TaskSchedulerError {
   readonly code = StatusCode.UNAVAILABLE;

@@ -102,7 +102,7 @@ export function startConsole(options: ConsoleOptions): { readonly closed: Promis
       const plugins = app.plugins.list();
       print(
         plugins.length === 0
-          ? `(no plugins loaded from ${app.plugins.dir})`
+          ? app.plugins.dir === '' ? '(no plugin directory: --library-dir is empty)' : `(no plugins loaded from ${app.plugins.dir})`
           : plugins.map((plugin) => `${plugin.name} (${plugin.file}): ${plugin.tasks.join(', ') || '(no tasks)'}`).join('\n'),
       );
     },

@@ -5,7 +5,8 @@
  */
 import { buildApp, type App } from '../app';
 import { createLogger } from '../logging/create-logger';
-import { quietGrpcBindErrors } from '../logging/quiet-grpc-bind-errors';
+import { routeGrpcLogs } from '../logging/grpc-log-router';
+import { throttledLogger } from '../logging/throttled-logger';
 import { startConsole } from './interactive-console';
 import { parseCliOptions } from './options';
 import { isSharedResultStore } from '../results/shared-result-store';
@@ -39,9 +40,6 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   if (!options) return; // --help or --version was printed
-  // A busy address is reported once, by us (below), not first by grpc-js on stderr.
-  quietGrpcBindErrors();
-
   // Tracing first: the logger adds the active span's ids to its lines.
   const tracing = options.app.tracing ? startTracing(options.otlpEndpoint, packageVersion()) : undefined;
   const { logger, file, close: closeLogs } = createLogger({
@@ -53,6 +51,9 @@ async function main(argv: readonly string[]): Promise<void> {
     consoleToStderr: options.console,
     ...(tracing ? { activeSpan: () => tracing.activeSpan() } : {}),
   });
+  // grpc-js's own lines go through our logger: redacted (a bad authorization header printed the token),
+  // truncated and rate-limited; its stray line before a failed bind is dropped (reported below, once).
+  const grpcLogs = routeGrpcLogs({ logger, secrets: options.app.authTokens });
   let app: App;
   try {
     app = buildApp(options.app, { logger });
@@ -81,13 +82,18 @@ async function main(argv: readonly string[]): Promise<void> {
     void app
       .close()
       .then(() => tracing?.shutdown())
-      .then(() => logger.info('server stopped'))
+      .then(() => {
+        grpcLogs.flush();
+        logger.info('server stopped');
+      })
       .catch((err: unknown) => logger.error('error while shutting down', { err }))
       .finally(() => void closeLogs().finally(() => process.exit(0)));
   };
   // A task's stray promise or timer callback must not take the whole server down.
-  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection (from a task?)', { err: reason }));
-  process.on('uncaughtException', (err) => logger.error('uncaught exception (from a task?)', { err }));
+  // Throttled and bounded: a task a client can run may leave one behind per call.
+  const taskFaults = throttledLogger(logger);
+  process.on('unhandledRejection', (reason) => taskFaults.error('unhandled rejection (from a task?)', { err: reason }));
+  process.on('uncaughtException', (err) => taskFaults.error('uncaught exception (from a task?)', { err }));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   let address: string;

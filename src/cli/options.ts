@@ -109,6 +109,17 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('max-unfinished-bytes', { requiresArg: true, default: d.maxUnfinishedBytes, describe: 'Most bytes held by accepted unfinished tasks (args, deps, records; dependents at most half); beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
     .option('max-dependency-timeout-ms', { requiresArg: true, default: d.maxDependencyTimeoutMs, describe: 'Largest dependency_timeout_ms a request may ask for' })
     .option('max-execution-timeout-ms', { requiresArg: true, default: d.maxExecutionTimeoutMs, describe: 'Largest execution_timeout_ms a request may ask for' })
+    .option('max-parked-waits', { requiresArg: true, default: d.maxParkedWaits, describe: 'Most WaitResult calls parked at once, all connections; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-parked-waits-per-connection', { requiresArg: true, default: d.maxParkedWaitsPerConnection, describe: 'Most WaitResult calls parked at once on one connection; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-streams-per-connection', { requiresArg: true, default: d.maxStreamsPerConnection, describe: 'HTTP/2 concurrent streams (calls in progress) per connection; clients queue beyond it' })
+    .option('max-session-memory-mb', { requiresArg: true, default: d.maxSessionMemoryMb, describe: 'MiB buffered per connection (responses not yet read, requests) beyond which its new calls are refused' })
+    .option('max-connections', { requiresArg: true, default: d.maxConnections, describe: 'Most open connections on the gRPC port; beyond, new ones are closed (0 = 80% of the open-file limit)' })
+    .option('connection-idle-timeout-ms', { requiresArg: true, default: d.connectionIdleTimeoutMs, describe: 'A connection with no call for this long is closed with GOAWAY (0 = never)' })
+    .option('handshake-timeout-ms', { requiresArg: true, default: d.handshakeTimeoutMs, describe: 'A connection that sent no byte in this long is closed (0 = never)' })
+    .option('keepalive-time-ms', { requiresArg: true, default: d.keepaliveTimeMs, describe: 'Server PING on a quiet connection after this long; unanswered in 20 s, it is closed (0 = none)' })
+    .option('max-unread-bytes-per-connection', { requiresArg: true, default: d.maxUnreadBytesPerConnection, describe: 'Bytes of GetResult/WaitResult responses one connection may leave unread; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('max-unread-bytes', { requiresArg: true, default: d.maxUnreadBytes, describe: 'Bytes of GetResult/WaitResult responses all clients together may leave unread; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
+    .option('write-timeout-ms', { requiresArg: true, default: d.writeTimeoutMs, describe: 'A connection whose unread responses made no progress for this long is closed (0 = never)' })
     .option('max-attempts', { requiresArg: true, default: d.maxAttempts, describe: 'Largest retry_policy.max_attempts a request may ask for' })
     .option('worker-threads', { requiresArg: true, default: d.workerThreads, describe: 'Worker threads for CPU-bound sync tasks (0 = run them inline)' })
     .option('worker-max-memory-mb', { requiresArg: true, default: d.workerMaxMemoryMb, describe: 'Heap limit of each worker thread (0 = Node default)' })
@@ -138,6 +149,7 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('lease-ms', { requiresArg: true, default: d.leaseMs, describe: 'With Redis: a replica silent this long is lost; another takes over its tasks that can run again, the rest become FAILED' })
     .option('dashboard-addr', { requiresArg: true, type: 'string', default: '', describe: 'Serve the read-only web dashboard at http://host:port/ (a bare port means 127.0.0.1); empty: off' })
     .option('dashboard-history', { requiresArg: true, default: d.dashboardHistory, describe: 'Most recent tasks the dashboard lists (bounded memory)' })
+    .option('dashboard-history-bytes', { requiresArg: true, default: d.dashboardHistoryBytes, describe: "Most heap bytes the dashboard's task history holds (ids, deps, args, errors counted); the oldest tasks go first" })
     .option('otlp-endpoint', {
       requiresArg: true,
       type: 'string',
@@ -177,7 +189,12 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
   }
   const addr = serveAddress('addr', parsed['addr']);
   const tls = tlsFiles(parsed['tls-cert'], parsed['tls-key'], parsed['tls-ca-cert']);
-  const authTokens = [...((parsed['auth-token'] as string[] | undefined) ?? []), ...tokensFromFile(parsed['auth-token-file'])].filter((t) => t !== '');
+  const givenTokens = (parsed['auth-token'] as string[] | undefined) ?? [];
+  // Fail closed: an empty token (a shell variable that expanded to nothing) must not start without auth.
+  if (givenTokens.some((token) => token === '')) {
+    throw new Error('--auth-token is empty (from the flag or TASK_SCHEDULER_AUTH_TOKEN): give a token, or leave both out to run without auth');
+  }
+  const authTokens = [...givenTokens, ...tokensFromFile(parsed['auth-token-file'])];
   for (const token of authTokens) {
     if (/\s/.test(token)) throw new Error('--auth-token: a token must not contain whitespace');
   }
@@ -235,6 +252,17 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     maxDependencyTimeoutMs,
     maxExecutionTimeoutMs,
     maxAttempts: positiveInt('max-attempts')(parsed['max-attempts']),
+    maxParkedWaits: nonNegativeInt('max-parked-waits')(parsed['max-parked-waits']),
+    maxParkedWaitsPerConnection: nonNegativeInt('max-parked-waits-per-connection')(parsed['max-parked-waits-per-connection']),
+    maxStreamsPerConnection: positiveInt('max-streams-per-connection')(parsed['max-streams-per-connection']),
+    maxSessionMemoryMb: positiveInt('max-session-memory-mb')(parsed['max-session-memory-mb']),
+    maxConnections: nonNegativeInt('max-connections')(parsed['max-connections']),
+    connectionIdleTimeoutMs: nonNegativeInt('connection-idle-timeout-ms')(parsed['connection-idle-timeout-ms']),
+    handshakeTimeoutMs: nonNegativeInt('handshake-timeout-ms')(parsed['handshake-timeout-ms']),
+    keepaliveTimeMs: nonNegativeInt('keepalive-time-ms')(parsed['keepalive-time-ms']),
+    maxUnreadBytesPerConnection: nonNegativeInt('max-unread-bytes-per-connection')(parsed['max-unread-bytes-per-connection']),
+    maxUnreadBytes: nonNegativeInt('max-unread-bytes')(parsed['max-unread-bytes']),
+    writeTimeoutMs: nonNegativeInt('write-timeout-ms')(parsed['write-timeout-ms']),
     workerThreads: nonNegativeInt('worker-threads')(parsed['worker-threads']),
     workerMaxMemoryMb: nonNegativeInt('worker-max-memory-mb')(parsed['worker-max-memory-mb']),
     taskModules: ((parsed['task-module'] as string[] | undefined) ?? []).filter((module) => module !== ''),
@@ -248,6 +276,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     leaseMs,
     dashboardAddr,
     dashboardHistory: positiveInt('dashboard-history')(parsed['dashboard-history']),
+    dashboardHistoryBytes: positiveInt('dashboard-history-bytes')(parsed['dashboard-history-bytes']),
     tracing: tracingWanted(otlpEndpoint),
   };
   const logFile = parsed['log-file'];

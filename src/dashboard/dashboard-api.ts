@@ -4,7 +4,8 @@ import type { Scheduler } from '../engine/scheduler-types';
 import { StatusCode } from '../errors';
 import type { PluginManager } from '../plugins/plugin-manager';
 import type { ResultStore } from '../results/result-store';
-import type { TaskRecord, TaskStatus } from '../results/task-record';
+import type { TaskPage } from '../results/task-query';
+import type { AttemptError, TaskRecord, TaskStatus } from '../results/task-record';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { buildTaskGraph, DEFAULT_GRAPH_LIMITS, type GraphTask, type TaskGraph } from './task-graph';
@@ -39,7 +40,7 @@ export interface Overview {
   readonly results: { readonly count: number; readonly bytes: number };
   /** Worker threads and how many are busy (running or queued pool tasks); null without a pool. */
   readonly workerPool: { readonly threads: number; readonly busy: number } | null;
-  readonly history: { readonly size: number; readonly capacity: number; readonly version: number };
+  readonly history: { readonly size: number; readonly capacity: number; readonly bytes: number; readonly maxBytes: number; readonly version: number };
   /** Scheduling (README "Scheduling"): paused methods, queue depth per method, busiest keys, delayed tasks. */
   readonly scheduling: {
     readonly paused: readonly string[];
@@ -62,11 +63,30 @@ export interface TaskDetail {
     readonly stored: boolean;
     /** Whether the dashboard's bounded history still holds it (else args and run time are unknown). */
     readonly inHistory: boolean;
+    /** Each failed attempt's error and when it ended, oldest first (the latest few; from the store). */
+    readonly attemptErrors: readonly AttemptView[];
   };
   readonly dependencies: readonly TaskLink[];
   readonly dependents: readonly TaskLink[];
   /** Dependents not listed (beyond the per-task bound). */
   readonly moreDependents: number;
+  /**
+   * Where the dependents were found: `history` (recorded as they were accepted: complete up to the
+   * bound), `store` (the task left the history: the history and up to {@link MAX_STORE_SCAN} later
+   * records of the result store were searched), `partial` (as `store`, but more records were left
+   * unsearched: older dependents may be missing, and the page says so).
+   */
+  readonly dependentsFrom: 'history' | 'store' | 'partial';
+}
+
+/** A failed attempt as the detail shows it. */
+export interface AttemptView {
+  readonly attempt: number;
+  /** Epoch ms when the attempt ended. */
+  readonly at: number;
+  readonly error: string;
+  /** Status name of the failure, when known. */
+  readonly code: string | null;
 }
 
 /** Another task, named in a detail. */
@@ -88,6 +108,11 @@ export const MAX_RESULT_CHARS = 65_536;
 export const MAX_LINKS = 200;
 /** Most tasks one list answer holds. */
 export const MAX_LIST_LIMIT = 500;
+/** Most result-store records searched for the dependents of a task that left the history. */
+export const MAX_STORE_SCAN = 2_000;
+const STORE_SCAN_PAGE = 500;
+/** Most dependents the graph finds by scanning the history for a node that left it. */
+const MAX_GRAPH_SCAN = 50;
 const RATE_WINDOW_SAMPLES = 5;
 /** Sampling period of the event-loop delay monitor, ms. */
 const LOOP_RESOLUTION_MS = 10;
@@ -144,17 +169,17 @@ export class DashboardApi {
       eventLoopDelayMs: this.#lastDelay,
       results: { count: stored.count, bytes: stored.bytes },
       workerPool: pool ? { threads: pool.threads, busy: pool.busy } : null,
-      history: { size: history.size, capacity: history.capacity, version: history.version },
+      history: { size: history.size, capacity: history.capacity, bytes: history.bytes, maxBytes: history.maxBytes, version: history.version },
       authRequired: this.#sources.authRequired,
       scheduling: schedulingOf(scheduler.queueStats()),
     };
   }
 
-  /** Recent tasks matching `query`, newest first. */
-  tasks(query: TaskQuery): { readonly tasks: TaskSummary[]; readonly matched: number; readonly methods: string[]; readonly version: number } {
+  /** Recent tasks matching `query`, newest first, one page (`next`: the `before` of the next page). */
+  tasks(query: TaskQuery): { readonly tasks: TaskSummary[]; readonly matched: number; readonly next: number | null; readonly methods: string[]; readonly version: number } {
     const { history } = this.#sources;
-    const { tasks, matched } = history.query({ ...query, limit: Math.min(Math.max(query.limit, 1), MAX_LIST_LIMIT) });
-    return { tasks, matched, methods: history.methods(), version: history.version };
+    const { tasks, matched, next } = history.query({ ...query, limit: Math.min(Math.max(query.limit, 1), MAX_LIST_LIMIT) });
+    return { tasks, matched, next: next ?? null, methods: history.methods(), version: history.version };
   }
 
   /** A task's detail; undefined when neither the history nor the store knows it. */
@@ -168,7 +193,7 @@ export class DashboardApi {
     const status = record?.status ?? base.status;
     const result = record?.result ?? '';
     const failure = record?.failure ?? undefined;
-    const dependents = history.dependentsOf(taskId);
+    const dependents = summary ? { ...history.dependentsOf(taskId), from: 'history' as const } : await this.#dependentsBeyondHistory(taskId, base.submittedAt);
     const [dependencies, dependentLinks] = await Promise.all([this.#links(base.deps), this.#links(dependents.ids)]);
     return {
       task: {
@@ -182,11 +207,41 @@ export class DashboardApi {
         failure: failure ? { code: StatusCode[failure.code] ?? String(failure.code), message: failure.message } : null,
         stored: record !== undefined,
         inHistory: summary !== undefined,
+        attempts: record?.attempts ?? base.attempts,
+        attemptErrors: (record?.attemptErrors ?? []).map(attemptView),
       },
       dependencies,
       dependents: dependentLinks,
       moreDependents: dependents.more + Math.max(0, dependents.ids.length - MAX_LINKS),
+      dependentsFrom: dependents.from,
     };
+  }
+
+  /**
+   * Dependents of a task the history no longer holds (its own list of dependents went with it): the
+   * history's entries that name it, then the result store's records submitted since it (a dependent is
+   * always submitted after its dependency: deps must be known), newest first, up to
+   * {@link MAX_STORE_SCAN} records.
+   */
+  async #dependentsBeyondHistory(taskId: string, submittedAt: number): Promise<{ ids: string[]; more: number; from: 'store' | 'partial' }> {
+    const ids = new Set(this.#sources.history.scanDependents(taskId, MAX_LINKS));
+    let cursor: TaskPage['next'];
+    let scanned = 0;
+    do {
+      const page = await this.#sources.results.list({
+        statuses: [],
+        method: '',
+        idPrefix: '',
+        submittedAfter: submittedAt,
+        submittedBefore: 0,
+        limit: STORE_SCAN_PAGE,
+        cursor,
+      });
+      for (const record of page.records) if (record.deps.includes(taskId)) ids.add(record.taskId);
+      scanned += page.records.length;
+      cursor = page.next;
+    } while (cursor && scanned < MAX_STORE_SCAN && ids.size < MAX_LINKS);
+    return { ids: [...ids], more: 0, from: cursor ? 'partial' : 'store' };
   }
 
   /** The laid-out dependency graph around a task; undefined when unknown. */
@@ -194,7 +249,11 @@ export class DashboardApi {
     const { history } = this.#sources;
     return buildTaskGraph(
       taskId,
-      { task: (id) => this.#graphTask(id), dependents: (id) => history.dependentsOf(id).ids },
+      {
+        task: (id) => this.#graphTask(id),
+        // A task that left the history lost its own list: the history's entries that name it stand in.
+        dependents: (id) => (history.get(id) ? history.dependentsOf(id).ids : history.scanDependents(id, MAX_GRAPH_SCAN)),
+      },
       { depth, maxNodes: DEFAULT_GRAPH_LIMITS.maxNodes },
     );
   }
@@ -262,6 +321,8 @@ function summaryOf(record: TaskRecord): TaskSummary {
     finishedAt: record.finishedAt,
     runMs: undefined,
     error: record.failure?.message,
+    attempts: record.attempts,
+    seq: -1,
   };
 }
 
@@ -276,4 +337,8 @@ function schedulingOf(stats: QueueStats): Overview['scheduling'] {
     runningByKey: Object.fromEntries(keys.map(([key, counts]) => [key, counts.running])),
     delayed: stats.delayed,
   };
+}
+
+function attemptView(entry: AttemptError): AttemptView {
+  return { attempt: entry.attempt, at: entry.at, error: entry.error, code: entry.code === undefined ? null : (StatusCode[entry.code] ?? String(entry.code)) };
 }

@@ -19,10 +19,14 @@ const MAX_SESSIONS = 1_000;
 export class DashboardAuth {
   readonly enabled: boolean;
   readonly #matches: ((given: string) => boolean) | undefined;
-  readonly #sessions = new LRUCache<string, true>({ max: MAX_SESSIONS, ttl: SESSION_TTL_MS });
+  readonly #sessions: LRUCache<string, true>;
+  readonly #ttlMs: number;
 
-  constructor(tokens: readonly string[]) {
+  /** `ttlMs`: how long a login lasts (tests shorten it). */
+  constructor(tokens: readonly string[], ttlMs = SESSION_TTL_MS) {
     this.enabled = tokens.length > 0;
+    this.#ttlMs = ttlMs;
+    this.#sessions = new LRUCache<string, true>({ max: MAX_SESSIONS, ttl: ttlMs });
     this.#matches = this.enabled ? tokenMatcher(tokens) : undefined;
   }
 
@@ -46,18 +50,33 @@ export class DashboardAuth {
     return session;
   }
 
-  /** Ends the session the request carries, if any. */
-  logout(req: IncomingMessage): void {
+  /** Ends the session the request carries, if any, and returns its id (its live streams end too). */
+  logout(req: IncomingMessage): string | undefined {
     const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (session !== undefined) this.#sessions.delete(session);
+    return session;
+  }
+
+  /**
+   * The session a request was allowed by: its cookie's id when auth is on and no bearer header was sent
+   * (a bearer request is allowed per request, so it has no session that could end).
+   */
+  sessionOf(req: IncomingMessage): string | undefined {
+    if (!this.#matches || req.headers.authorization !== undefined) return undefined;
+    return cookieValue(req.headers.cookie, SESSION_COOKIE);
+  }
+
+  /** Whether a session is still valid (not logged out, expired or dropped as least recently used). */
+  isLive(session: string): boolean {
+    return this.#sessions.has(session);
   }
 
   /** The `Set-Cookie` value for a session (`undefined`: clear it). */
-  static cookie(session: string | undefined, secure: boolean): string {
+  cookie(session: string | undefined, secure: boolean): string {
     const attributes = `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
     return session === undefined
       ? `${SESSION_COOKIE}=; ${attributes}; Max-Age=0`
-      : `${SESSION_COOKIE}=${session}; ${attributes}; Max-Age=${SESSION_TTL_MS / 1000}`;
+      : `${SESSION_COOKIE}=${session}; ${attributes}; Max-Age=${Math.ceil(this.#ttlMs / 1000)}`;
   }
 }
 

@@ -3,11 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import path from 'node:path';
 import type { Logger } from '../logging/logger';
+import { RateLimitedLog } from '../logging/rate-limited-log';
 import type { TaskStatus } from '../results/task-record';
 import { formatListenAddress, parseListenAddress } from '../server/listen-address';
 import type { TlsFiles } from '../server/tls';
-import { DashboardAuth } from './dashboard-auth';
+import { DashboardAuth, SESSION_TTL_MS } from './dashboard-auth';
 import { DashboardApi, MAX_LIST_LIMIT } from './dashboard-api';
+import { LoginThrottle } from './login-throttle';
 
 /** Content-Security-Policy of every answer: our own scripts, styles and API only; no inline code, no frames. */
 export const CONTENT_SECURITY_POLICY =
@@ -22,6 +24,8 @@ export const SNAPSHOT_INTERVAL_MS = 1_000;
 const MAX_PARAM_CHARS = 1_024;
 /** Largest login form body. */
 const MAX_LOGIN_BODY = 4_096;
+/** Characters of a request's URL written to the log. */
+const MAX_LOGGED_URL = 200;
 const STATUSES: readonly TaskStatus[] = ['PENDING', 'RUNNING', 'SUCCESS', 'FAILED', 'CANCELLED'];
 
 const STATIC_FILES: Readonly<Record<string, string>> = {
@@ -41,13 +45,23 @@ export interface DashboardServerOptions {
    */
   readonly tls?: TlsFiles | undefined;
   readonly logger: Logger;
+  /** How long a login lasts; default {@link SESSION_TTL_MS} (tests shorten it). */
+  readonly sessionTtlMs?: number | undefined;
 }
 
 /** A request-level failure with its HTTP status and a message for the client. */
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly headers: Readonly<Record<string, string>> = {}) {
     super(message);
     this.name = 'HttpError';
+  }
+}
+
+/** The client went away while sending a body: nobody to answer, nothing wrong with the server. */
+class ClientAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection while sending the request body');
+    this.name = 'ClientAbortedError';
   }
 }
 
@@ -62,15 +76,24 @@ export class DashboardServer {
   readonly #logger: Logger;
   readonly #assets: ReadonlyMap<string, Buffer>;
   readonly #tls: { cert: Buffer; key: Buffer; ca: Buffer | undefined } | undefined;
-  readonly #events = new Set<ServerResponse>();
+  /** Open live streams and the login session each belongs to (undefined: bearer token or no auth). */
+  readonly #events = new Map<ServerResponse, string | undefined>();
+  readonly #throttle = new LoginThrottle();
+  /** Client-triggered log lines are rate-limited (a scanner or a token guesser costs a few lines). */
+  readonly #failedLogins: RateLimitedLog;
+  readonly #abortedBodies: RateLimitedLog;
+  readonly #requestErrors: RateLimitedLog;
   #ticker: NodeJS.Timeout | undefined;
   #http: Server | undefined;
   #loopbackOnly = false;
 
   constructor(options: DashboardServerOptions) {
     this.#api = options.api;
-    this.#auth = new DashboardAuth(options.authTokens);
+    this.#auth = new DashboardAuth(options.authTokens, options.sessionTtlMs ?? SESSION_TTL_MS);
     this.#logger = options.logger.child({ component: 'dashboard' });
+    this.#failedLogins = new RateLimitedLog({ logger: this.#logger, level: 'warn', summary: 'dashboard logins failed', intervalMs: 60_000 });
+    this.#abortedBodies = new RateLimitedLog({ logger: this.#logger, level: 'debug', summary: 'dashboard request bodies aborted' });
+    this.#requestErrors = new RateLimitedLog({ logger: this.#logger, level: 'error', summary: 'dashboard requests failed' });
     this.#assets = loadAssets();
     // Already validated by the gRPC server's credentials (start-up fails there naming the flag).
     const tls = options.tls;
@@ -109,8 +132,9 @@ export class DashboardServer {
   async close(): Promise<void> {
     this.#stopTicker();
     this.#api.close();
-    for (const res of this.#events) res.end();
+    for (const res of this.#events.keys()) res.end();
     this.#events.clear();
+    for (const log of [this.#failedLogins, this.#abortedBodies, this.#requestErrors]) log.flush();
     const http = this.#http;
     this.#http = undefined;
     if (!http) return;
@@ -123,10 +147,15 @@ export class DashboardServer {
     setSecurityHeaders(res);
     this.#route(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
-        sendJson(res, err.status, { error: err.message });
+        if (!res.headersSent) sendJson(res, err.status, { error: err.message }, err.headers);
         return;
       }
-      this.#logger.error('dashboard request failed', { url: req.url, err });
+      if (err instanceof ClientAbortedError) {
+        this.#abortedBodies.report('aborted', 'dashboard request body aborted by the client', { remote: req.socket.remoteAddress, url: loggedUrl(req) });
+        res.destroy();
+        return;
+      }
+      this.#requestErrors.report(err instanceof Error ? err.name : 'error', 'dashboard request failed', { url: loggedUrl(req), err });
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error (see the server log)' });
       else res.end();
     });
@@ -135,7 +164,7 @@ export class DashboardServer {
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // DNS rebinding: a page on another site must not reach a loopback-only dashboard through its own name.
     if (this.#loopbackOnly && !isLoopbackHostHeader(req.headers.host)) throw new HttpError(421, 'this dashboard answers only to localhost and loopback addresses');
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    const url = requestUrl(req.url);
     const pathname = url.pathname;
     if (req.method === 'POST' && (pathname === '/login' || pathname === '/logout')) {
       checkSameOrigin(req);
@@ -182,7 +211,12 @@ export class DashboardServer {
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
         throw new HttpError(400, `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}, got ${JSON.stringify(limitText?.slice(0, 40))}`);
       }
-      return sendJson(res, 200, this.#api.tasks({ status: status as TaskStatus | undefined, method: param(params, 'method'), idContains: param(params, 'q'), limit }));
+      const beforeText = param(params, 'before');
+      const before = beforeText === undefined ? undefined : Number(beforeText);
+      if (before !== undefined && (!Number.isSafeInteger(before) || before < 0)) {
+        throw new HttpError(400, `before must be a whole number ≥ 0 (a page's "next"), got ${JSON.stringify(beforeText?.slice(0, 40))}`);
+      }
+      return sendJson(res, 200, this.#api.tasks({ status: status as TaskStatus | undefined, method: param(params, 'method'), idContains: param(params, 'q'), limit, before }));
     }
     const match = /^\/api\/tasks\/([^/]+)(\/graph)?$/.exec(pathname);
     if (match) {
@@ -205,22 +239,45 @@ export class DashboardServer {
   }
 
   async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const remote = req.socket.remoteAddress;
+    const waitMs = this.#auth.enabled ? this.#throttle.retryAfterMs(remote) : 0;
+    if (waitMs > 0) {
+      // Refused before the body is read or a token compared: a guesser learns nothing while throttled.
+      const seconds = Math.ceil(waitMs / 1000);
+      this.#failedLogins.report('throttled', 'dashboard login refused: too many wrong tokens from this client', { remote });
+      throw new HttpError(429, `too many wrong tokens from this address; try again in ${seconds} s`, { 'retry-after': String(seconds) });
+    }
     const body = new URLSearchParams(await readBody(req, MAX_LOGIN_BODY));
     const session = this.#auth.enabled ? this.#auth.login(body.get('token') ?? '') : undefined;
     if (this.#auth.enabled && !session) {
-      this.#logger.warn('dashboard login failed', { remote: req.socket.remoteAddress });
+      const throttled = this.#throttle.failed(remote);
+      this.#failedLogins.report('wrong token', throttled ? 'dashboard login failed; this client is now throttled' : 'dashboard login failed', { remote });
       // The failure is flagged in the URL; the token never is.
       res.writeHead(303, { location: '/?login=failed' }).end();
       return;
     }
+    if (session) this.#throttle.succeeded(remote);
     const headers: Record<string, string> = { location: '/' };
-    if (session) headers['set-cookie'] = DashboardAuth.cookie(session, this.#tls !== undefined);
+    if (session) headers['set-cookie'] = this.#auth.cookie(session, this.#tls !== undefined);
     res.writeHead(303, headers).end();
   }
 
   #logout(req: IncomingMessage, res: ServerResponse): void {
-    this.#auth.logout(req);
-    res.writeHead(303, { location: '/', 'set-cookie': DashboardAuth.cookie(undefined, this.#tls !== undefined) }).end();
+    const session = this.#auth.logout(req);
+    // Every open page of this session (other tabs too) loses its live stream now.
+    if (session !== undefined) this.#endStreams((owner) => owner === session);
+    res.writeHead(303, { location: '/', 'set-cookie': this.#auth.cookie(undefined, this.#tls !== undefined) }).end();
+  }
+
+  /** Ends the live streams whose session `ends` says; the stream's 'close' handler forgets it. */
+  #endStreams(ends: (session: string) => boolean): void {
+    for (const [res, session] of this.#events) {
+      if (session !== undefined && ends(session)) {
+        this.#events.delete(res);
+        res.end();
+      }
+    }
+    if (this.#events.size === 0) this.#stopTicker();
   }
 
   /** A live stream: one overview snapshot now and every second (one computation shared by all clients). */
@@ -229,7 +286,7 @@ export class DashboardServer {
     const first = await this.#api.overview();
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(`retry: 2000\n\n${eventOf(first)}`);
-    this.#events.add(res);
+    this.#events.set(res, this.#auth.sessionOf(req));
     req.on('close', () => {
       this.#events.delete(res);
       if (this.#events.size === 0) this.#stopTicker();
@@ -238,6 +295,9 @@ export class DashboardServer {
   }
 
   async #broadcast(): Promise<void> {
+    // A session that expired (or was dropped) since the last tick ends its streams before they get data.
+    this.#endStreams((session) => !this.#auth.isLive(session));
+    if (this.#events.size === 0) return;
     let event: string;
     try {
       event = eventOf(await this.#api.overview());
@@ -245,7 +305,7 @@ export class DashboardServer {
       this.#logger.error('dashboard snapshot failed', { err });
       return;
     }
-    for (const res of this.#events) res.write(event);
+    for (const res of this.#events.keys()) res.write(event);
   }
 
   #stopTicker(): void {
@@ -262,13 +322,34 @@ function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
   res.setHeader('x-content-type-options', 'nosniff');
   res.setHeader('x-frame-options', 'DENY');
-  res.setHeader('referrer-policy', 'no-referrer');
+  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on our own form posts,
+  // which the login check refuses; our URLs carry no secrets, and other sites get no Referer either way.
+  res.setHeader('referrer-policy', 'same-origin');
   res.setHeader('cross-origin-opener-policy', 'same-origin');
   res.setHeader('cross-origin-resource-policy', 'same-origin');
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
+}
+
+/**
+ * The request target as a URL. Only origin-form targets (`/path?query`) are served; the path is taken
+ * as is, so `//x` is the path `//x` (a 404), never a host.
+ */
+function requestUrl(target: string | undefined): URL {
+  if (!target || !target.startsWith('/')) throw new HttpError(400, 'the request target must be a path starting with /');
+  try {
+    return new URL(`http://dashboard.invalid${target}`);
+  } catch {
+    throw new HttpError(400, 'the request target is not a valid path');
+  }
+}
+
+/** The request's URL for a log line, cut short (it is client data). */
+function loggedUrl(req: IncomingMessage): string {
+  const url = req.url ?? '';
+  return url.length > MAX_LOGGED_URL ? `${url.slice(0, MAX_LOGGED_URL)}…` : url;
 }
 
 function sendAsset(res: ServerResponse, status: number, type: string, body: Buffer, cache: string): void {
@@ -297,18 +378,30 @@ function decodeSegment(segment: string): string {
 async function readBody(req: IncomingMessage, max: number): Promise<string> {
   let size = 0;
   const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new HttpError(413, `request body is larger than ${max} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > max) throw new HttpError(413, `request body is larger than ${max} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // 'aborted' / ECONNRESET: the client hung up mid-body.
+    throw new ClientAbortedError();
   }
+  if (req.readableAborted) throw new ClientAbortedError();
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Form posts must come from the dashboard's own page (browsers send Origin on POST). */
+/**
+ * Form posts must come from the dashboard's own page (browsers send Origin on POST). `Origin: null`
+ * (a sandboxed frame, a `data:` page, a redirect chain across sites) is refused: it cannot be ours.
+ * No Origin at all is a script (curl), which must hold the token anyway.
+ */
 function checkSameOrigin(req: IncomingMessage): void {
   const origin = req.headers.origin;
-  if (origin === undefined || origin === 'null') return;
+  if (origin === undefined) return;
+  if (origin === 'null') throw new HttpError(403, 'form posts from an opaque origin (Origin: null) are refused');
   let host: string;
   try {
     host = new URL(origin).host;

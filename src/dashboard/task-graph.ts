@@ -57,7 +57,7 @@ export interface GraphLimits {
 
 export const DEFAULT_GRAPH_LIMITS: GraphLimits = Object.freeze({ depth: 6, maxNodes: 80 });
 
-/** Characters of an id shown in a node (the full id is in the node's title and detail link). */
+/** Characters of an id shown in a node, shortened in the middle (the full id is in the node's title and detail link). */
 const LABEL_CHARS = 28;
 const CHAR_WIDTH = 7.2;
 
@@ -113,7 +113,7 @@ function layout(root: string, tasks: ReadonlyMap<string, GraphTask>, edges: Read
   graph.setGraph({ rankdir: 'LR', nodesep: 18, ranksep: 50, marginx: 10, marginy: 10 });
   graph.setDefaultEdgeLabel(() => ({}));
   for (const [id, task] of tasks) {
-    // Two lines: the id (cut at LABEL_CHARS) and "method · status".
+    // Two lines: the id (LABEL_CHARS at most, shortened in the middle) and "method · status".
     const chars = Math.max(Math.min(id.length, LABEL_CHARS + 1), (task.method || '?').length + 3 + task.status.length, 8);
     graph.setNode(id, { width: Math.round(chars * CHAR_WIDTH + 24), height: 44 });
   }

@@ -9,6 +9,7 @@ import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import type { RunQueueStats } from './queue/run-queue';
 import type { RateLimit } from './queue/rate-limit';
 import type { KeySlots } from './queue/key-slots';
+import type { LongInlineRuns } from './long-inline-runs';
 
 /** What the scheduler needs, built once by `main` (or a test) and passed in. */
 export interface SchedulerDeps {
@@ -38,6 +39,8 @@ export interface SchedulerDeps {
    * so a workflow's tasks join one trace. Off: records carry none.
    */
   readonly traceTasks?: boolean;
+  /** Where inline sync runs that blocked the loop are noted for the stall watchdog (absent: no watchdog). */
+  readonly longInlineRuns?: LongInlineRuns;
   /** Priorities, limits and start times (README "Scheduling"); absent: none beyond `maxConcurrentTasks`. */
   readonly scheduling?: SchedulingOptions;
 }
@@ -205,8 +208,12 @@ export interface Scheduler {
   resumeMethod(method: string): readonly string[];
   /** Queue depth and running counts per method and key (walks the tasks in flight: for rare callers). */
   queueStats(): QueueStats;
-  /** Tasks in state RUNNING now; walks the in-flight tasks, so for rare callers (the stall watchdog), not per task. */
-  runningTasks(): RunningTaskInfo[];
+  /**
+   * Up to `limit` tasks in state RUNNING now, oldest submissions first (default: all). Walks the
+   * in-flight tasks — at most `limit` found or 10 000 visited — so for rare callers (the stall
+   * watchdog), not per task; `stats().running` says how many run in all.
+   */
+  runningTasks(limit?: number): RunningTaskInfo[];
   /**
    * Carries on unfinished tasks of a durable store after a restart (or taken over from a lost replica;
    * `why` names what stopped them, e.g. `the server stopped`): PENDING ones continue; RUNNING ones run

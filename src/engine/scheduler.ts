@@ -8,6 +8,7 @@ import {
   clip,
 } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
+import { throttledLogger } from '../logging/throttled-logger';
 import type { ResultStore } from '../results/result-store';
 import { isSharedResultStore } from '../results/shared-result-store';
 import type { TaskPage, TaskQuery } from '../results/task-query';
@@ -73,7 +74,8 @@ class TaskScheduler implements Scheduler {
   constructor(deps: SchedulerDeps) {
     this.#registry = deps.registry;
     this.#results = deps.results;
-    this.#logger = (deps.logger ?? silentLogger).child({ component: 'scheduler' });
+    // Its warn/error lines come per task or per request (a failing store, a task's throwing listener): throttled.
+    this.#logger = throttledLogger((deps.logger ?? silentLogger).child({ component: 'scheduler' }));
     this.#maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.#traceTasks = deps.traceTasks ?? false;
     this.#pool = deps.pool;
@@ -104,6 +106,7 @@ class TaskScheduler implements Scheduler {
       dependencyTimeoutMs: deps.dependencyTimeoutMs ?? 30_000,
       executionTimeoutMs: deps.executionTimeoutMs ?? 0,
       closing: () => this.#closing,
+      ...(deps.longInlineRuns ? { longInlineRuns: deps.longInlineRuns } : {}),
     });
     shared?.onCancelRequest((taskId) => this.#cancelRequested(taskId));
     shared?.onTakeover((records, replica) => {
@@ -122,9 +125,13 @@ class TaskScheduler implements Scheduler {
     };
   }
 
-  runningTasks(): RunningTaskInfo[] {
+  runningTasks(limit = Number.POSITIVE_INFINITY): RunningTaskInfo[] {
     const out: RunningTaskInfo[] = [];
+    // Bounded: with 200k tasks in flight a full walk (and the line listing them all) stalled the loop
+    // itself, which the watchdog then reported again.
+    let visits = limit === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : 10_000;
     for (const { record } of this.#lifecycle.inFlight.values()) {
+      if (out.length >= limit || visits-- <= 0) break;
       if (record.status === 'RUNNING') out.push({ taskId: record.taskId, method: record.method, startedAt: record.startedAt ?? 0 });
     }
     return out;

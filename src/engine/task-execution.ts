@@ -4,6 +4,7 @@ import type { TaskContext } from '../tasks/task-context';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition } from '../tasks/task-registry';
 import type { InFlightTask } from './in-flight-task';
+import type { LongInlineRuns } from './long-inline-runs';
 import { raceAbort, type TaskAbort } from './task-abort';
 import { overtime } from './task-outcome';
 
@@ -32,6 +33,7 @@ export function executeAttempt(
   pool: TaskPool | undefined,
   timeoutMs: number,
   onAbortError: (err: unknown) => void,
+  longInlineRuns?: LongInlineRuns,
 ): string | Promise<string> {
   const { definition } = task.run;
   const { taskId, attempts } = task.record;
@@ -41,7 +43,13 @@ export function executeAttempt(
   if (isInline(definition, pool)) {
     const startedAt = Date.now();
     const ctx: TaskContext = { taskId, method: definition.name, attempt: attempts, dependencyResults, signal: NEVER_ABORTED, onAbort: NEVER_ON_ABORT, argsJson };
-    const result: unknown = (definition.fn as (args: readonly ArgValue[], ctx: TaskContext) => unknown)(args, ctx);
+    let result: unknown;
+    try {
+      result = (definition.fn as (args: readonly ArgValue[], ctx: TaskContext) => unknown)(args, ctx);
+    } finally {
+      // The run blocked the loop and is over before the stall watchdog's timer can fire: note it for it.
+      longInlineRuns?.note(taskId, definition.name, Date.now() - startedAt);
+    }
     if (timeoutMs > 0 && Date.now() - startedAt > timeoutMs) throw overtime(taskId, timeoutMs);
     return checkResult(result, definition.name);
   }

@@ -8,6 +8,7 @@ import type { InFlightTask } from './in-flight-task';
 import type { RunQueue } from './queue/run-queue';
 import type { KeySlots } from './queue/key-slots';
 import { sleepUntil } from './queue/start-time';
+import type { LongInlineRuns } from './long-inline-runs';
 import { executeAttempt, isInline } from './task-execution';
 import type { TaskLifecycle } from './task-lifecycle';
 import { isRetryable, terminalOf } from './task-outcome';
@@ -27,6 +28,8 @@ export interface TaskRunnerDeps {
   readonly executionTimeoutMs: number;
   /** Whether the scheduler is shutting down (nothing new starts). */
   readonly closing: () => boolean;
+  /** Where long inline runs are noted for the stall watchdog (absent: no watchdog). */
+  readonly longInlineRuns?: LongInlineRuns;
 }
 
 /** How long a task whose key has no free global slot waits before it queues again. */
@@ -50,6 +53,7 @@ export class TaskRunner {
   readonly #dependencyTimeoutMs: number;
   readonly #executionTimeoutMs: number;
   readonly #closing: () => boolean;
+  readonly #longInlineRuns: LongInlineRuns | undefined;
 
   constructor(deps: TaskRunnerDeps) {
     this.#lifecycle = deps.lifecycle;
@@ -62,6 +66,7 @@ export class TaskRunner {
     this.#dependencyTimeoutMs = deps.dependencyTimeoutMs;
     this.#executionTimeoutMs = deps.executionTimeoutMs;
     this.#closing = deps.closing;
+    this.#longInlineRuns = deps.longInlineRuns;
   }
 
   /** A recovered task: its dependencies are checked again (they may have ended meanwhile), then it runs. */
@@ -160,7 +165,7 @@ export class TaskRunner {
     const inline = isInline(task.run.definition, this.#pool);
     const stored = this.#lifecycle.start(task, inline);
     const timeoutMs = task.run.executionTimeoutMs || this.#executionTimeoutMs;
-    const execute = () => executeAttempt(task, args, dependencyResults, this.#pool, timeoutMs, (err) => this.#lifecycle.logAbortError(task.record.taskId, err));
+    const execute = () => executeAttempt(task, args, dependencyResults, this.#pool, timeoutMs, (err) => this.#lifecycle.logAbortError(task.record.taskId, err), this.#longInlineRuns);
     if (!stored) return execute();
     return stored.then(() => {
       if (task.current.aborted) throw task.current.reason;

@@ -17,6 +17,7 @@ export interface ReloadReport {
  * source read at load), so worker threads restart with exactly the same code.
  */
 export class PluginManager {
+  /** The absolute library directory; '' when there is none (`--library-dir ''`: no plugins, ever). */
   readonly dir: string;
   readonly #registry: TaskRegistry;
   readonly #logger: Logger;
@@ -24,7 +25,8 @@ export class PluginManager {
   readonly #loaded = new Map<string, LoadedPlugin>();
 
   constructor(dir: string, registry: TaskRegistry, logger: Logger, onChange: (plugins: readonly PluginSnapshot[]) => void = () => undefined) {
-    this.dir = path.resolve(dir);
+    // Resolving '' would name the working directory: "empty: none" must stay none, reload included.
+    this.dir = dir === '' ? '' : path.resolve(dir);
     this.#registry = registry;
     this.#logger = logger.child({ component: 'plugins' });
     this.#onChange = onChange;
@@ -42,6 +44,7 @@ export class PluginManager {
 
   /** Plugin files in the directory (loaded or not). */
   available(): string[] {
+    if (this.dir === '') return [];
     if (!existsSync(this.dir) || !statSync(this.dir).isDirectory()) return [];
     return readdirSync(this.dir)
       .filter((entry) => PLUGIN_EXTENSIONS.has(path.extname(entry)) && !entry.endsWith('.d.ts'))
@@ -54,6 +57,7 @@ export class PluginManager {
    * plugin that fails is logged and skipped.
    */
   loadAll(): ReloadReport {
+    if (this.dir === '') return { loaded: [], failed: [] };
     if (!existsSync(this.dir) || !statSync(this.dir).isDirectory()) {
       this.#logger.warn('plugin directory not found; no plugins loaded', { dir: this.dir });
       return { loaded: [], failed: [] };
@@ -83,6 +87,7 @@ export class PluginManager {
   /** Loads the plugin called `name` from the directory; throws with the reason when it cannot. */
   load(name: string): LoadedPlugin {
     if (this.#loaded.has(name)) throw new Error(`plugin '${name}' is already loaded (use reload to pick up changes)`);
+    if (this.dir === '') throw new Error(`no plugin '${name}': no plugin directory (--library-dir is empty)`);
     const file = this.available().find((candidate) => pluginNameOf(candidate) === name);
     if (!file) throw new Error(`no plugin '${name}' in ${this.dir}`);
     const plugin = this.#loadFile(file);

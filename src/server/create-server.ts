@@ -4,12 +4,16 @@ import { TaskSchedulerDefinition } from '../../generated/taskscheduler/task_sche
 import type { DecodeLimits } from '../args/decode-arg';
 import type { Scheduler } from '../engine/scheduler';
 import type { Logger } from '../logging/logger';
+import { throttledLogger } from '../logging/throttled-logger';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { authMiddleware } from './auth-middleware';
 import { mapErrors, type CallListener } from './map-errors';
 import { formatListenAddress, parseListenAddress } from './listen-address';
 import { addReflection } from './reflection';
 import type { RequestLimits } from './request-limits';
+import type { WaitLimits } from './parked-waits';
+import { DEFAULT_CONNECTION_LIMITS, grpcConnectionOptions, type ConnectionLimits } from './connection-limits';
+import { DEFAULT_RESPONSE_BUFFER_LIMITS, ResponseBuffers, type ResponseBufferLimits } from './response-buffers';
 import { TaskSchedulerServiceDefinition } from './result-responses';
 import { createTaskSchedulerService } from './task-scheduler-service';
 import type { AdminService } from './admin-service';
@@ -26,6 +30,12 @@ export interface ServerDeps {
   readonly decodeLimits: DecodeLimits;
   /** Request-level limits (args, deps, task-id length). */
   readonly requestLimits?: RequestLimits;
+  /** Caps on parked WaitResult calls. */
+  readonly waitLimits?: WaitLimits;
+  /** Streams, session memory, idle timeout and keepalive of each connection (grpc-js options). */
+  readonly connectionLimits?: ConnectionLimits;
+  /** Bounds on responses clients have not read (GetResult, WaitResult). */
+  readonly responseBufferLimits?: ResponseBufferLimits;
   /** Serving status reported by grpc.health.v1.Health. */
   readonly health: HealthState;
   /** Largest request accepted, in bytes (default 4 MiB). */
@@ -50,6 +60,8 @@ export interface TaskSchedulerServer {
   close(graceMs?: number): Promise<void>;
   /** The underlying nice-grpc server. */
   readonly raw: Server;
+  /** Unread-response accounting; `closeConnection` is wired to the connection guard once listening. */
+  readonly responseBuffers: ResponseBuffers;
 }
 
 /** The implementation wrapped in server spans when tracing is on, as it is otherwise. */
@@ -68,12 +80,16 @@ export const SERVED_SERVICES = [TaskSchedulerDefinition.fullName, TaskSchedulerA
 export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer {
   const maxMessageBytes = deps.maxMessageBytes ?? 4 * 1024 * 1024;
   const credentials = serverCredentials(deps.tls);
+  const responseBuffers = new ResponseBuffers(deps.responseBufferLimits ?? DEFAULT_RESPONSE_BUFFER_LIMITS, deps.logger.child({ component: 'grpc' }));
   const base = createServer({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
     // channelz (grpc-js's per-call debug tracking, ~3 KB of garbage and two closures per call) is not
     // exposed by this server, so it is switched off (bench scenario a).
     'grpc.enable_channelz': 0,
+    ...grpcConnectionOptions(deps.connectionLimits ?? DEFAULT_CONNECTION_LIMITS),
+    // grpc-js server interceptors (public since 1.10): only GetResult/WaitResult are wrapped.
+    interceptors: [responseBuffers.interceptor],
   });
   // Authentication wraps everything (health excepted), so unauthenticated calls reach nothing. It is
   // the only middleware: errors are mapped inside the service (see mapErrors), off the middleware path.
@@ -95,7 +111,7 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
         submitTask: { ...TaskSchedulerServiceDefinition.methods.submitTask, requestType: FastTaskRequest },
       },
     },
-    tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: callTrace } : {}) }), deps.logger.child({ component: 'grpc' }), deps.onCall)),
+    tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: callTrace } : {}) }), throttledLogger(deps.logger.child({ component: 'grpc' })), deps.onCall)),
   );
   if (deps.admin) server.add(TaskSchedulerAdminDefinition, mapErrors(TaskSchedulerAdminDefinition.fullName, deps.admin, deps.logger.child({ component: 'grpc' }), deps.onCall));
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
@@ -103,6 +119,7 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
 
   return {
     raw: server,
+    responseBuffers,
     async listen(address: string): Promise<string> {
       const parsed = parseListenAddress(address);
       const port = await server.listen(formatListenAddress(parsed), credentials);
@@ -115,6 +132,7 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
         await server.shutdown();
       } finally {
         clearTimeout(timer);
+        responseBuffers.close();
       }
     },
   };

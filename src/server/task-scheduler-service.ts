@@ -24,6 +24,8 @@ import type { RetryPolicyInput } from '../tasks/retry-policy';
 import { STATUS_TO_PROTO, uint64Number } from './proto-values';
 import { queryOf, responseOf } from './submitted-tasks';
 import { checkArgCount, checkDeps, checkTaskId, checkTimeout, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits';
+import { DEFAULT_WAIT_LIMITS, ParkedWaits, type WaitLimits } from './parked-waits';
+import { isFinished } from '../results/task-record';
 
 /** What the service needs. */
 export interface TaskSchedulerServiceDeps {
@@ -32,6 +34,8 @@ export interface TaskSchedulerServiceDeps {
   readonly decodeLimits: DecodeLimits;
   /** Default {@link DEFAULT_REQUEST_LIMITS}. */
   readonly requestLimits?: RequestLimits;
+  /** Caps on parked WaitResult calls; default {@link DEFAULT_WAIT_LIMITS}. */
+  readonly waitLimits?: WaitLimits;
   /** With tracing on: the trace context of the call being served (kept on the task's record). */
   readonly traceOfCall?: () => { readonly trace: string | undefined; readonly fromCaller: boolean };
 }
@@ -121,6 +125,7 @@ export function createTaskSubmitter(deps: TaskSchedulerServiceDeps): TaskSubmitt
 export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): TaskSchedulerServiceImplementation<CallContext> {
   const { scheduler, registry } = deps;
   const submitter = createTaskSubmitter(deps);
+  const parked = new ParkedWaits(deps.waitLimits ?? DEFAULT_WAIT_LIMITS);
   return {
     submitTask(request: TaskRequest): Promise<TaskResponse> {
       return submitter.submit(request);
@@ -131,8 +136,22 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
       return resultOf(await scheduler.getResult(request.taskId));
     },
 
-    async waitResult(request: WaitResultRequest): Promise<ResultResponse> {
-      return resultOf(await scheduler.waitResult(request.taskId, millis(request.timeoutMs)));
+    // Capped in all and per connection (the peer names it). At a cap, a finished task's result is still
+    // answered: only a call that would park is refused.
+    async waitResult(request: WaitResultRequest, context: CallContext): Promise<ResultResponse> {
+      const peer = context.peer;
+      try {
+        parked.enter(peer);
+      } catch (err) {
+        const record = await scheduler.getResult(request.taskId);
+        if (record && isFinished(record.status)) return resultOf(record);
+        throw err;
+      }
+      try {
+        return resultOf(await scheduler.waitResult(request.taskId, millis(request.timeoutMs)));
+      } finally {
+        parked.leave(peer);
+      }
     },
 
     async cancelTask(request: CancelTaskRequest): Promise<CancelTaskResponse> {

@@ -38,7 +38,8 @@ describe('dashboard read API', () => {
     expect(body.running).toBe(0);
     expect(body.pending).toBe(0);
     expect(body.results.count).toBe(4);
-    expect(body.history).toEqual({ size: 4, capacity: 10_000, version: expect.any(Number) });
+    expect(body.history).toEqual({ size: 4, capacity: 10_000, bytes: expect.any(Number), maxBytes: 64 * 1024 * 1024, version: expect.any(Number) });
+    expect(body.history.bytes).toBeGreaterThan(4 * 300);
     expect(body.uptimeSeconds).toBeGreaterThanOrEqual(0);
     expect(body.eventLoopDelayMs.p99).toBeGreaterThanOrEqual(0);
     expect(body.workerPool).toEqual({ threads: expect.any(Number), busy: 0 });

@@ -50,6 +50,8 @@ describe('dashboard with token auth', () => {
     expect(html).toContain('<form method="post" action="/login"');
     expect(html).toContain('type="password" name="token"');
     expect(html).not.toContain('/app.js');
+    // It names every place a token can come from, not only the flag.
+    for (const source of ['--auth-token', '--auth-token-file', 'TASK_SCHEDULER_AUTH_TOKEN']) expect(html).toContain(`<code>${source}</code>`);
     // Static files carry no data and the login page needs them.
     expect((await fetch(`${server.baseUrl}/style.css`)).status).toBe(200);
   });

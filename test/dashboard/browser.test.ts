@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import Long from 'long';
 import { toAny } from '../../src/args/encode-arg';
 import { startDashboardServer, submitFailingDag, type DashboardTestServer } from './dashboard-helpers';
 
@@ -95,6 +96,10 @@ describe('dashboard in Chromium', () => {
     await page.click('nav a[data-view="tasks"]');
     await expectRows(page, [`${dag.after} FAILED`, `${dag.bad} FAILED`, `${dag.ok} SUCCESS`, `${dag.root} SUCCESS`]);
     await expect(page.locator(`#tasks-table tr[data-task-id="${dag.root}"] td`).nth(1).textContent()).resolves.toBe('sleep');
+    // Times carry their date (local), to the millisecond; the UTC form is on hover.
+    const submitted = page.locator(`#tasks-table tr[data-task-id="${dag.root}"] td`).nth(4);
+    expect(await submitted.textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+    expect(await submitted.getAttribute('title')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     await page.selectOption('#filter-status', 'FAILED');
     await expectRows(page, [`${dag.after} FAILED`, `${dag.bad} FAILED`]);
     await page.selectOption('#filter-method', 'fail');
@@ -159,6 +164,68 @@ describe('dashboard in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.querySelectorAll('script').length)).toBe(1);
   });
 
+  test('the task list pages beyond 200 rows: Older, Newer, Newest', async () => {
+    for (let i = 0; i < 205; i++) await server.client.submitTask({ taskId: `pg-${String(i).padStart(3, '0')}`, method: 'ping', detached: true });
+    await page.goto(`${server.baseUrl}/#/tasks`);
+    await page.fill('#filter-q', 'pg-');
+    const rows = page.locator('#tasks-table tbody tr');
+    await expectCount(rows, 200);
+    await expectText(page, '#tasks-count', '205 matching task(s) in the history; showing 1–200, newest first.');
+    expect(await rows.first().getAttribute('data-task-id')).toBe('pg-204');
+    expect(await page.locator('#page-newer').isDisabled()).toBe(true);
+    await page.click('#page-older');
+    await expectCount(rows, 5);
+    await expectText(page, '#tasks-count', '205 matching task(s) in the history; showing 201–205, newest first.');
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as WithDataset).dataset['taskId']))).toEqual(['pg-004', 'pg-003', 'pg-002', 'pg-001', 'pg-000']);
+    expect(await page.locator('#page-older').isDisabled()).toBe(true);
+    // A task arriving while on page 2 does not shift it (the cursor is stable).
+    await server.client.submitTask({ taskId: 'pg-205', method: 'ping' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await expectCount(rows, 5);
+    await page.click('#page-newer');
+    await expectCount(rows, 200);
+    await expectText(page, '#tasks-count', '206 matching task(s) in the history; showing 1–200, newest first.');
+    expect(await rows.first().getAttribute('data-task-id')).toBe('pg-205');
+    await page.fill('#filter-q', '');
+  });
+
+  test('graph labels keep long ids with a shared prefix apart (middle ellipsis, full id on hover)', async () => {
+    const prefix = 'order-2026-12-05-customer-000042-';
+    const [a, b, root] = [`${prefix}item-0001`, `${prefix}item-0002`, `${prefix}root`];
+    await server.client.submitTask({ taskId: root, method: 'ping' });
+    await server.client.submitTask({ taskId: a, method: 'ping', deps: [root] });
+    await server.client.submitTask({ taskId: b, method: 'ping', deps: [root] });
+    await page.goto(`${server.baseUrl}/#/task/${encodeURIComponent(root)}`);
+    await expectCount(page.locator('#graph g.node'), 3);
+    const label = (id: string) => page.locator(`#graph g.node[data-task-id="${id}"] text`).first().textContent();
+    const [labelA, labelB] = [await label(a), await label(b)];
+    expect(labelA).not.toBe(labelB);
+    expect(labelA).toMatch(/^order-2026-\S*…\S*item-0001$/);
+    expect(labelA!.length).toBeLessThanOrEqual(28);
+    expect(await page.locator(`#graph g.node[data-task-id="${a}"] title`).textContent()).toContain(a);
+  });
+
+  test("a retried task's page lists each failed attempt with its time and error", async () => {
+    await server.client
+      .submitTask({
+        taskId: 'ui-flaky',
+        method: 'fail',
+        args: [toAny('row 42 is bad')],
+        retryPolicy: { maxAttempts: 3, initialBackoffMs: Long.fromNumber(20, true), maxBackoffMs: Long.fromNumber(40, true), backoffMultiplier: 2 },
+      })
+      .catch(() => undefined);
+    await page.goto(`${server.baseUrl}/#/task/ui-flaky`);
+    await expectText(page, '#task-attempts', '3');
+    const rows = page.locator('#task-attempts-table tbody tr');
+    await expectCount(rows, 3);
+    const cells = await rows.nth(1).locator('td').allTextContents();
+    expect(cells[0]).toBe('2');
+    expect(cells[1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+    expect(cells[2]).toBe('INTERNAL');
+    expect(cells[3]).toContain('row 42 is bad');
+    await page.screenshot({ path: path.join(OUTPUT_DIR, 'dashboard-attempts.png'), fullPage: true });
+  });
+
   test('registered tasks and loaded plugins', async () => {
     await page.goto(`${server.baseUrl}/#/registry`);
     const fail = page.locator('#registry-tasks tbody tr').filter({ has: page.locator('td:first-child', { hasText: /^fail$/ }) });
@@ -173,10 +240,12 @@ describe('dashboard login in Chromium', () => {
     const browser = await launch();
     const server = await startDashboardServer({ authTokens: ['browser-token-123'] });
     try {
-      const page = await browser.newPage();
+      const context = await browser.newContext();
+      const page = await context.newPage();
       const requested: string[] = [];
       page.on('request', (req) => requested.push(req.url()));
       await page.goto(`${server.baseUrl}/`);
+      expect(await page.locator('.login-form p').first().textContent()).toMatch(/--auth-token flag.*--auth-token-file.*TASK_SCHEDULER_AUTH_TOKEN/s);
       await page.fill('#token', 'wrong');
       await page.click('button[type="submit"]');
       await page.locator('#login-failed').waitFor({ state: 'visible' });
@@ -188,6 +257,17 @@ describe('dashboard login in Chromium', () => {
       const cookies = await page.context().cookies();
       expect(cookies.map((cookie) => [cookie.name, cookie.httpOnly, cookie.sameSite])).toEqual([['task_scheduler_dashboard', true, 'Strict']]);
       expect(requested.filter((url) => url.includes('browser-token-123'))).toEqual([]);
+
+      // A second tab of the same session, then "Log out" in the first: both lose their live stream.
+      const other = await context.newPage();
+      await other.goto(`${server.baseUrl}/`);
+      await other.locator('#live.on').waitFor();
+      await page.click('#logout button');
+      await page.locator('#token').waitFor();
+      await other.locator('#live.off').waitFor({ timeout: 10_000 });
+      // And it stays off: the stream cannot reconnect without a session.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(await other.locator('#live').getAttribute('class')).toBe('live off');
     } finally {
       await browser.close();
       await server.close();

@@ -66,6 +66,9 @@ describe('parsing --dashboard-addr', () => {
     expect(parse().dashboardAddr).toBe('');
     expect(parse().dashboardHistory).toBe(10_000);
     expect(parse('--dashboard-history', '50').dashboardHistory).toBe(50);
+    expect(parse().dashboardHistoryBytes).toBe(64 * 1024 * 1024);
+    expect(parse('--dashboard-history-bytes', '1000000').dashboardHistoryBytes).toBe(1_000_000);
+    expect(() => parse('--dashboard-history-bytes', '0')).toThrow('--dashboard-history-bytes must be at least 1, got 0');
   });
 
   test('reads TASK_SCHEDULER_DASHBOARD_ADDR', () => {

@@ -6,9 +6,11 @@ import type { ArgValue } from '../../src/args/arg-value';
 import { combineObservers } from '../../src/engine/combine-observers';
 import type { SchedulerObserver } from '../../src/engine/scheduler-types';
 import { newRecord, withState, type TaskRecord } from '../../src/results/task-record';
-import { MAX_ARGS_CHARS, MAX_DEPENDENTS, TaskHistory } from '../../src/dashboard/task-history';
+import { MAX_ARGS_CHARS, MAX_DEPENDENTS, TaskHistory, stringBytes } from '../../src/dashboard/task-history';
 import { argsDigest } from '../../src/engine/task-identity';
 import { canonicalJson } from '../../src/args/canonical-json';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 
 function accept(history: TaskHistory, taskId: string, deps: readonly string[] = [], args: readonly ArgValue[] = []): TaskRecord {
   const record = newRecord(taskId, { method: 'm', deps, argsDigest: argsDigest(args), injectDependencyResults: false, retryKey: '' }, Date.now());
@@ -65,6 +67,75 @@ describe('TaskHistory', () => {
     accept(history, 'other');
     accept(history, 'same');
     expect(history.query({ limit: 10 }).tasks.map((task) => task.taskId)).toEqual(['same', 'other']);
+  });
+});
+
+describe('TaskHistory byte bound, paging and dependents scan', () => {
+  const longDeps = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}-${i}-`.padEnd(200, 'x'));
+
+  test('evicts the oldest tasks to stay within maxBytes, counting deps, args and errors', () => {
+    const history = new TaskHistory(10_000, 1_000_000);
+    // Each task: 100 deps of 200 one-byte characters ≈ 22 KB.
+    for (let i = 0; i < 200; i++) accept(history, `t${i}`, longDeps(100, `t${i}`));
+    expect(history.bytes).toBeLessThanOrEqual(history.maxBytes);
+    expect(history.bytes).toBeGreaterThan(0.9 * history.maxBytes);
+    expect(history.size).toBeLessThan(50);
+    expect(history.size).toBeGreaterThan(40);
+    // Newest kept, oldest gone; the count bound still applies alongside.
+    expect(history.get('t199')).toBeDefined();
+    expect(history.get('t0')).toBeUndefined();
+    expect(history.totals().accepted).toBe(200);
+    const small = new TaskHistory(3, 1_000_000);
+    for (let i = 0; i < 10; i++) accept(small, `s${i}`);
+    expect(small.size).toBe(3);
+  });
+
+  test('two-byte strings count double; a new task larger than the bound still shows (alone)', () => {
+    const ascii = new TaskHistory(10);
+    accept(ascii, 'a'.repeat(1000));
+    const wide = new TaskHistory(10);
+    accept(wide, 'é€'.repeat(500));
+    expect(wide.bytes - ascii.bytes).toBe(1000);
+    const tiny = new TaskHistory(10, 100);
+    accept(tiny, 'x');
+    accept(tiny, 'y');
+    expect(tiny.size).toBe(1);
+    expect(tiny.get('y')).toBeDefined();
+  });
+
+  test('counts real heap within 25%, measured in a fresh process', () => {
+    expect(stringBytes('abc')).toBe(19);
+    // A jest worker's heap moves with what earlier test files left behind, so the figure is taken in a
+    // fresh node (the built code: `npm test` builds first) by the script that documents it.
+    const out = execFileSync(process.execPath, ['--expose-gc', path.resolve(__dirname, '../../scripts/dashboard-history-heap.js'), '5000', '50', '200'], { encoding: 'utf8' });
+    const ratio = Number(/\(ratio ([\d.]+)\)/.exec(out)?.[1]);
+    expect({ out, inRange: ratio > 0.75 && ratio < 1.25 }).toEqual({ out, inRange: true });
+  });
+
+  test('pages newest first with a stable cursor while new tasks arrive', () => {
+    const history = new TaskHistory(100);
+    for (let i = 0; i < 7; i++) accept(history, `p${i}`);
+    const first = history.query({ limit: 3 });
+    expect(first.tasks.map((task) => task.taskId)).toEqual(['p6', 'p5', 'p4']);
+    expect(first.matched).toBe(7);
+    accept(history, 'p7'); // arrives between pages: does not shift the next page
+    const second = history.query({ limit: 3, before: first.next });
+    expect(second.tasks.map((task) => task.taskId)).toEqual(['p3', 'p2', 'p1']);
+    const third = history.query({ limit: 3, before: second.next });
+    expect(third.tasks.map((task) => task.taskId)).toEqual(['p0']);
+    expect(third.next).toBeUndefined();
+  });
+
+  test('scanDependents finds the tasks that name a task which has left the history', () => {
+    const history = new TaskHistory(3);
+    accept(history, 'gone');
+    accept(history, 'kid1', ['gone']);
+    accept(history, 'kid2', ['gone']);
+    accept(history, 'other');
+    expect(history.get('gone')).toBeUndefined();
+    expect(history.dependentsOf('gone').ids).toEqual([]);
+    expect(history.scanDependents('gone', 10)).toEqual(['kid2', 'kid1']);
+    expect(history.scanDependents('gone', 1)).toEqual(['kid2']);
   });
 });
 

@@ -175,6 +175,21 @@ describe('CLI', () => {
     expect(res.stdout + res.stderr).not.toContain('listening on');
   });
 
+  test.each([
+    ['--auth-token \'\'', ['--auth-token', ''], {}],
+    ['an empty TASK_SCHEDULER_AUTH_TOKEN', [], { TASK_SCHEDULER_AUTH_TOKEN: '' }],
+    ['an empty token beside a valid one', ['--auth-token', 's3cret', '--auth-token', ''], {}],
+  ] as const)('fails closed on %s: exit code 2 and one message, never a server without auth', async (_what, args, env) => {
+    const res = await runCli([...quiet, '--log-dir', '', ...args], env);
+    expect(res.status).toBe(2);
+    // The same form as every bad flag: the message, then the --help hint.
+    expect(res.stderr.trim().split('\n')).toEqual([
+      'task-scheduler: --auth-token is empty (from the flag or TASK_SCHEDULER_AUTH_TOKEN): give a token, or leave both out to run without auth',
+      'Run with --help to list the options.',
+    ]);
+    expect(res.stdout + res.stderr).not.toContain('listening on');
+  });
+
   test('--auth-token-file that does not exist: exit code 2 naming the flag', async () => {
     const file = path.join(dir, 'missing-tokens.txt');
     const res = await runCli([...quiet, '--log-dir', '', '--auth-token-file', file]);

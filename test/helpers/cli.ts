@@ -52,6 +52,8 @@ export interface StartCliOptions {
    * follows it. It must exec node in place (not fork), so that signals reach the server.
    */
   readonly prefix?: readonly string[];
+  /** Working directory (default: the repository root). */
+  readonly cwd?: string;
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -75,7 +77,7 @@ export function startCli(args: readonly string[], options: StartCliOptions = {})
   assertBuilt();
   const [command, ...prefixArgs] = options.prefix ?? [process.execPath];
   const argv = options.prefix ? [...prefixArgs, process.execPath, MAIN, ...args] : [MAIN, ...args];
-  const child = spawn(command!, argv, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command!, argv, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const notify = () => {

@@ -115,7 +115,7 @@ describe('dependencies', () => {
   });
 
   test('a dependency that fails while awaited ends the task FAILED with "Dependency failed: <id>"', async () => {
-    await server.client.submitTask({ taskId: 'doomed', method: 'sleep', args: [toAny(100)], detached: true, executionTimeoutMs: ms(20) });
+    await server.client.submitTask({ taskId: 'doomed', method: 'sleep', args: [toAny(2000)], detached: true, executionTimeoutMs: ms(400) });
     const err = await expectGrpcError(server.client.submitTask({ taskId: 'after-doomed', method: 'ping', deps: ['doomed'] }));
     expect(err.code).toBe(Status.FAILED_PRECONDITION);
     expect(err.details).toBe('Dependency failed: doomed');

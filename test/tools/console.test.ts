@@ -151,6 +151,24 @@ describe('the console of the real CLI, driven through stdin', () => {
   });
 });
 
+test("-l '' means no plugins, and reload keeps it so (a .js in the working directory stays unloaded)", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ts-console-none-'));
+  writeFileSync(path.join(dir, 'stray.js'), greeterSource(1));
+  let cli: CliProcess | undefined;
+  try {
+    cli = await startCli(['-a', '127.0.0.1:0', '-c', '--log-dir', '', '--worker-threads', '0', '-l', ''], { cwd: dir });
+    await cli.waitFor(/type 'help' for commands/);
+    expect(await cli.command('reload')).toContain('reloaded 0 plugin(s): (none)');
+    expect(await cli.command('plugins')).toContain('(no plugin directory: --library-dir is empty)');
+    expect(await cli.command('load stray')).toContain("no plugin 'stray': no plugin directory (--library-dir is empty)");
+    expect(await cli.command('list')).not.toContain('::');
+    expect(cli.output()).not.toContain('plugin loaded');
+  } finally {
+    await killCli(cli);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('closing stdin leaves the console; the server keeps serving; SIGTERM exits 0', async () => {
   const dir = pluginDir('ts-console-eof-');
   let cli: CliProcess | undefined;

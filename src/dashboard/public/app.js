@@ -10,6 +10,12 @@ let lastVersion = -1;
 let refreshing = false;
 /** Numbers list requests, so an answer that arrives after a newer request was made is dropped. */
 let listRequest = 0;
+/** Rows per page of the task list. */
+const PAGE_SIZE = 200;
+/** The task list's paging: `before` cursors of the pages shown so far (undefined: the newest page). */
+let pages = [undefined];
+/** The `before` of the page after the one shown; null on the last page. */
+let nextPage = null;
 
 /** GET a JSON endpoint; a 401 (session expired) reloads to the login page. */
 async function api(path) {
@@ -40,10 +46,30 @@ function taskLink(taskId) {
   return a;
 }
 
+const pad = (n, width = 2) => String(n).padStart(width, '0');
+
+/** A local date and time to the millisecond, `2026-12-05 14:03:22.123`. */
 function time(ms) {
   if (ms === undefined || ms === null) return '–';
   const d = new Date(ms);
-  return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/** A table cell with a time, its UTC form on hover. */
+function timeCell(tag, ms) {
+  const node = el(tag, time(ms));
+  if (ms !== undefined && ms !== null) node.title = new Date(ms).toISOString();
+  return node;
+}
+
+/**
+ * An id shortened in the middle to `max` characters (`order-2026-12-0…-item-00417`), so ids that share a
+ * long prefix stay distinguishable by their ends; the full id goes in the title.
+ */
+function middleEllipsis(id, max) {
+  if (id.length <= max) return id;
+  const head = Math.ceil((max - 1) * 0.45);
+  return `${id.slice(0, head)}…${id.slice(id.length - (max - 1 - head))}`;
 }
 
 function duration(task) {
@@ -76,8 +102,9 @@ function fillTasks(tbody, tasks, columns) {
     id.append(taskLink(task.taskId));
     const status = el('td');
     status.append(statusBadge(task.status));
-    row.append(id, el('td', task.method), status, el('td', duration(task)), el('td', time(task.submittedAt)));
-    if (columns === 'full') row.append(el('td', time(task.startedAt)), el('td', time(task.finishedAt)));
+    if (task.attempts > 1) status.append(el('span', ` ×${task.attempts}`, 'muted attempts'));
+    row.append(id, el('td', task.method), status, el('td', duration(task)), timeCell('td', task.submittedAt));
+    if (columns === 'full') row.append(timeCell('td', task.startedAt), timeCell('td', task.finishedAt));
     return row;
   }));
 }
@@ -106,7 +133,7 @@ function renderOverview(o) {
   $('ov-pool').textContent = o.workerPool ? `${o.workerPool.busy} / ${o.workerPool.threads}` : 'off';
   $('ov-pool-sub').textContent = o.workerPool ? 'busy / threads' : 'no worker threads';
   $('ov-history').textContent = String(o.history.size);
-  $('ov-history-sub').textContent = `of ${o.history.capacity} kept`;
+  $('ov-history-sub').textContent = `of ${o.history.capacity} kept; ${bytes(o.history.bytes)} of ${bytes(o.history.maxBytes)}`;
   if (o.history.version !== lastVersion) {
     lastVersion = o.history.version;
     void refreshLists();
@@ -137,16 +164,26 @@ async function refreshLists() {
 
 async function loadTasks() {
   const form = new FormData($('filters'));
-  const params = new URLSearchParams({ limit: '200' });
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   for (const key of ['status', 'method', 'q']) {
     const value = String(form.get(key) || '');
     if (value) params.set(key, value);
   }
+  const before = pages[pages.length - 1];
+  if (before !== undefined) params.set('before', String(before));
   const request = ++listRequest;
   const body = await api(`/api/tasks?${params}`);
   if (request !== listRequest) return;
   fillTasks($('tasks-table').tBodies[0], body.tasks, 'full');
-  $('tasks-count').textContent = `${body.matched} matching task(s) in the history; showing the ${body.tasks.length} most recent.`;
+  nextPage = body.next;
+  const first = (pages.length - 1) * PAGE_SIZE;
+  $('tasks-count').textContent = body.tasks.length === 0
+    ? `${body.matched} matching task(s) in the history.`
+    : `${body.matched} matching task(s) in the history; showing ${first + 1}–${first + body.tasks.length}, newest first.`;
+  $('page-newest').disabled = pages.length === 1;
+  $('page-newer').disabled = pages.length === 1;
+  $('page-older').disabled = nextPage === null;
+  $('page-number').textContent = `page ${pages.length}`;
   const select = $('filter-method');
   const chosen = select.value;
   const known = new Set([...select.options].map((option) => option.value));
@@ -183,12 +220,16 @@ async function loadTask(taskId, withGraph = true) {
   $('task-status').replaceWith(Object.assign(statusBadge(t.status), { id: 'task-status' }));
   const notes = [];
   if (!t.inHistory) notes.push('No longer in the dashboard history: arguments and run time may be unknown.');
+  if (t.attempts > 1) notes.push(`Ran ${t.attempts} times (retried).`);
   if (!t.stored) notes.push('The result store no longer holds this task: its result is gone.');
   $('task-note').textContent = notes.join(' ');
   $('task-method').textContent = t.method;
-  $('task-submitted').textContent = time(t.submittedAt);
-  $('task-started').textContent = time(t.startedAt);
-  $('task-finished').textContent = time(t.finishedAt);
+  for (const [id, ms] of [['task-submitted', t.submittedAt], ['task-started', t.startedAt], ['task-finished', t.finishedAt]]) {
+    $(id).textContent = time(ms);
+    $(id).title = ms ? new Date(ms).toISOString() : '';
+  }
+  $('task-attempts').textContent = String(t.attempts || 0);
+  fillAttempts(t);
   $('task-duration').textContent = duration(t);
   $('task-args').textContent = t.args ? `${t.args}${t.argsTruncated ? ' … (truncated)' : ''}` : '(not kept: the arguments were long and the task left the history)';
   const failed = t.status === 'FAILED' || t.status === 'CANCELLED';
@@ -198,11 +239,28 @@ async function loadTask(taskId, withGraph = true) {
   $('task-result').textContent = t.status === 'SUCCESS' ? `${t.result}${t.resultTruncated ? ' … (truncated)' : ''}` : '(not finished)';
   linkList($('task-deps'), detail.dependencies, 0);
   linkList($('task-dependents'), detail.dependents, detail.moreDependents);
+  $('dependents-note').textContent = detail.dependentsFrom === 'partial'
+    ? 'This task left the dashboard history: its dependents were searched in the history and in the most recent records of the result store; older dependents are not shown.'
+    : detail.dependentsFrom === 'store'
+      ? 'This task left the dashboard history: its dependents were found in the history and the result store.'
+      : '';
   if (withGraph || current.graphVersion !== lastVersion) {
     current.graphVersion = lastVersion;
     const graph = await api(`/api/tasks/${encodeURIComponent(taskId)}/graph`);
     drawGraph(graph);
   }
+}
+
+/** The failed attempts of a retried task: number, when it ended, status and error. */
+function fillAttempts(t) {
+  const rows = t.attemptErrors || [];
+  $('task-attempts-box').hidden = rows.length === 0;
+  $('task-attempts-table').tBodies[0].replaceChildren(...rows.map((entry) => {
+    const row = el('tr');
+    row.dataset.attempt = String(entry.attempt);
+    row.append(el('td', String(entry.attempt)), timeCell('td', entry.at), el('td', entry.code || '–'), el('td', entry.error, 'mono error'));
+    return row;
+  }));
 }
 
 function svg(tag, attributes) {
@@ -235,7 +293,7 @@ function drawGraph(graph) {
     const title = svg('title');
     title.textContent = `${node.id} (${node.method || 'unknown method'}): ${node.status}`;
     const label = svg('text', { x: 10, y: 18 });
-    label.textContent = node.id.length > 28 ? `${node.id.slice(0, 28)}…` : node.id;
+    label.textContent = middleEllipsis(node.id, 28);
     const method = svg('text', { x: 10, y: 34, class: 'method' });
     method.textContent = `${node.method || '?'} · ${node.status.toLowerCase()}`;
     g.append(title, svg('rect', { width: node.width, height: node.height, rx: 6 }), label, method);
@@ -317,8 +375,16 @@ function connect() {
 let searchTimer;
 $('filters').addEventListener('input', () => {
   clearTimeout(searchTimer);
+  pages = [undefined];
   searchTimer = setTimeout(() => void loadTasks().catch(showError), 200);
 });
+function turnPage(change) {
+  change();
+  void loadTasks().catch(showError);
+}
+$('page-newest').addEventListener('click', () => turnPage(() => { pages = [undefined]; }));
+$('page-newer').addEventListener('click', () => turnPage(() => { if (pages.length > 1) pages.pop(); }));
+$('page-older').addEventListener('click', () => turnPage(() => { if (nextPage !== null) pages.push(nextPage); }));
 $('filters').addEventListener('submit', (event) => event.preventDefault());
 window.addEventListener('hashchange', () => void route());
 void route();

@@ -27,6 +27,20 @@ export interface PoolWorkerData {
 }
 
 /**
+ * What a worker tells the pool about its start (posted on `parentPort`; piscina re-emits it as the
+ * pool's 'message' event): the file it is about to load — so a thread that dies while starting can be
+ * blamed on it — and, once loading is over, the files that failed to load there and why.
+ */
+export type PoolStartMessage =
+  | { readonly taskSchedulerStart: 'loading'; readonly file: string }
+  | { readonly taskSchedulerStart: 'loaded'; readonly failures: ReadonlyArray<readonly [string, string]> };
+
+/** Whether a pool 'message' event is a {@link PoolStartMessage}. */
+export function isPoolStartMessage(message: unknown): message is PoolStartMessage {
+  return typeof message === 'object' && message !== null && 'taskSchedulerStart' in message;
+}
+
+/**
  * Restores what structured cloning loses from decoded args: `Long` prototypes of 64-bit integers
  * (Maps and Uint8Arrays survive as they are).
  */

@@ -5,14 +5,14 @@
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { describeThrown, InvalidArgumentsError, PermanentError } from '../../errors';
 import { loadPlugin } from '../../plugins/load-plugins';
 import { registerBuiltinTasks } from '../builtins';
 import { loadTaskModule } from '../load-task-module';
 import type { TaskContext } from '../task-context';
 import { defaultRegistry } from '../task-registry';
-import { POOL_THREAD_NICE, reviveArgs, type PoolReply, type PoolRequest, type PoolWorkerData } from './pool-protocol';
+import { POOL_THREAD_NICE, reviveArgs, type PoolReply, type PoolRequest, type PoolStartMessage, type PoolWorkerData } from './pool-protocol';
 
 /** Lowers this thread's CPU priority to {@link POOL_THREAD_NICE} (Linux: setpriority on the thread id). */
 function lowerThreadPriority(): void {
@@ -31,24 +31,35 @@ const registry = defaultRegistry;
 /** Why a plugin or module could not load here, by file: its tasks then answer with this reason. */
 const loadFailures = new Map<string, string>();
 
+/**
+ * Loads one plugin or task module; never throws. A `process.exit` while loading (a plugin that means to
+ * run only on the main thread, or a hostile one) would end this thread before piscina counts it as
+ * started, and piscina stops replacing threads that die while starting: every later worker task would
+ * wait forever. So during the load `process.exit` throws instead, and the file fails like any other.
+ */
+function loadGuarded(file: string, load: () => void): void {
+  const post = (message: PoolStartMessage) => parentPort?.postMessage(message);
+  post({ taskSchedulerStart: 'loading', file });
+  const exit = process.exit;
+  process.exit = ((code?: number | string | null) => {
+    throw new Error(`called process.exit(${code ?? ''}) while loading in a worker thread`);
+  }) as typeof process.exit;
+  try {
+    load();
+  } catch (err) {
+    loadFailures.set(file, describeThrown(err));
+  } finally {
+    process.exit = exit;
+  }
+}
+
 // Loading never throws: a failure here would make piscina retry this script in a thread whose module
 // cache already holds the built-ins. A plugin that fails only costs its own tasks.
 if (!registry.has('add')) registerBuiltinTasks(registry);
-for (const plugin of data.plugins) {
-  try {
-    loadPlugin(plugin.file, registry, plugin.code);
-  } catch (err) {
-    loadFailures.set(plugin.file, describeThrown(err));
-  }
-}
-for (const module of data.taskModules) {
-  try {
-    // The same loader as the main thread's (TypeScript, 'task-scheduler' resolving to this build).
-    loadTaskModule(module);
-  } catch (err) {
-    loadFailures.set(module, describeThrown(err));
-  }
-}
+for (const plugin of data.plugins) loadGuarded(plugin.file, () => loadPlugin(plugin.file, registry, plugin.code));
+// The same loader as the main thread's (TypeScript, 'task-scheduler' resolving to this build).
+for (const module of data.taskModules) loadGuarded(module, () => loadTaskModule(module));
+parentPort?.postMessage({ taskSchedulerStart: 'loaded', failures: [...loadFailures] } satisfies PoolStartMessage);
 
 /** Never fires: a pooled task is stopped by terminating its thread. */
 const NEVER = new AbortController().signal;
@@ -61,8 +72,10 @@ export default function runPooledTask(request: PoolRequest): PoolReply {
     return {
       ok: false,
       invalidArguments: false,
-      message: `task '${request.name}' is not available in worker threads (load its module with --task-module)${
-        loadFailures.size > 0 ? `; failed to load there: ${[...loadFailures].map(([file, why]) => `${file}: ${why}`).join('; ')}` : ''
+      message: `task '${request.name}' is not available in worker threads${
+        loadFailures.size > 0
+          ? `: failed to load there: ${[...loadFailures].map(([file, why]) => `${file}: ${why}`).join('; ')}`
+          : ' (load its module with --task-module)'
       }`,
     };
   }

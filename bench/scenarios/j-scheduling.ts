@@ -1,5 +1,5 @@
 /**
- * h. Scheduling features (issue 17). Unused: blocking `add` under h2load against this build and the
+ * j. Scheduling features (issue 17). Unused: blocking `add` under h2load against this build and the
  * build before the run queue existed (the parent of the commit that removed
  * src/engine/concurrency-limiter.ts, built in a temporary git worktree), interleaved, as a same-run
  * ratio of medians. Used: the same `add` with a priority and a concurrency key (the request then takes
@@ -83,12 +83,12 @@ async function detachedLoad(server: OurServer, count: number, keyed: boolean): P
 }
 
 export const scheduling: Scenario = {
-  id: 'h',
+  id: 'j',
   title: 'scheduling features: hot-path cost unused (vs the build before), and used (1,000 keys, priorities)',
   async run(ctx: ScenarioContext, report: ScenarioReport): Promise<void> {
     const { config } = ctx;
-    const plainFile = path.join(ctx.workDir, 'h-add.bin');
-    const scheduledFile = path.join(ctx.workDir, 'h-add-scheduled.bin');
+    const plainFile = path.join(ctx.workDir, 'j-add.bin');
+    const scheduledFile = path.join(ctx.workDir, 'j-add-scheduled.bin');
     writeTaskRequestFrame(plainFile, { method: 'add', args: [toAny(1), toAny(2)] });
     writeTaskRequestFrame(scheduledFile, { method: 'add', args: [toAny(1), toAny(2)], priority: 5, concurrencyKey: 'tenant-1' });
     const commit = beforeCommit();
@@ -104,7 +104,7 @@ export const scheduling: Scenario = {
       report.commands.push(old.command, now.command, limited.command);
 
       const run = async (server: OurServer, name: string, file: string, requests: number): Promise<MeasuredRun> => {
-        const result = await measuredRun(server, { requests, clients: config.clients, streams: config.streams, dataFile: file, logFile: path.join(ctx.workDir, `h-${name}.log`) });
+        const result = await measuredRun(server, { requests, clients: config.clients, streams: config.streams, dataFile: file, logFile: path.join(ctx.workDir, `j-${name}.log`) });
         report.commands.push(result.h2load.command);
         report.errors.push(...result.problems.map((problem) => `${server.label}: ${problem}`));
         ctx.log(`  ${server.label} ${name}: ${formatInt(result.h2load.reqPerSec)} req/s, p99 ${formatMs(result.h2load.latency!.p99Ms)} (${cpuShare(result)})`);
