@@ -26,13 +26,14 @@ import { memory } from './scenarios/f-memory';
 import { redisStore } from './scenarios/g-redis-store';
 import { sqliteStore } from './scenarios/h-sqlite-store';
 import { tracing } from './scenarios/i-tracing';
+import { scheduling } from './scenarios/j-scheduling';
 import { workflowBatch } from './scenarios/k-workflow-batch';
 
-const SCENARIOS: readonly Scenario[] = [addVsBaseline, echoNested, detachedSleep, dependencies, cpuPool, memory, redisStore, sqliteStore, tracing, workflowBatch];
+const SCENARIOS: readonly Scenario[] = [addVsBaseline, echoNested, detachedSleep, dependencies, cpuPool, memory, redisStore, sqliteStore, tracing, scheduling, workflowBatch];
 
 const USAGE = `usage: npm run bench [-- options]
   --quick                    every scenario once with small counts (< 60 s); goals not judged
-  --only <ids>               comma-separated scenario ids (a..i, k)
+  --only <ids>               comma-separated scenario ids (a..k)
   --memory-submissions <n>   f: sample the capped server's RSS every 1M submissions up to n (full default 2M)
   -h, --help`;
 

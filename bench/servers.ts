@@ -112,12 +112,13 @@ function commonParts(label: string, proc: RunningProcess, address: string, comma
  * repository root (so the default plugin directory loads, as with `npm start`), with metrics on a second
  * free port when asked, and waits until it answers a real call.
  */
-export async function startOurServer(label: string, options: { metrics: boolean; extraArgs?: readonly string[]; env?: NodeJS.ProcessEnv }): Promise<OurServer> {
+export async function startOurServer(label: string, options: { metrics: boolean; extraArgs?: readonly string[]; env?: NodeJS.ProcessEnv; main?: string }): Promise<OurServer> {
+  const main = options.main ?? SERVER_MAIN;
   const address = `127.0.0.1:${await freePort()}`;
   const metricsAddress = options.metrics ? `127.0.0.1:${await freePort()}` : undefined;
   const args = [
     ...SERVER_NODE_FLAGS,
-    SERVER_MAIN,
+    main,
     '-a', address,
     '--log-dir', '',
     '--log-level', 'warn',
@@ -126,7 +127,7 @@ export async function startOurServer(label: string, options: { metrics: boolean;
   ];
   const proc = startProcess(label, process.execPath, args, { cwd: REPO_ROOT, ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
   const connection = createTaskSchedulerClient(address);
-  const command = shellQuote(['node', ...SERVER_NODE_FLAGS, path.relative(REPO_ROOT, SERVER_MAIN), ...args.slice(SERVER_NODE_FLAGS.length + 1)]);
+  const command = shellQuote(['node', ...SERVER_NODE_FLAGS, path.relative(REPO_ROOT, main), ...args.slice(SERVER_NODE_FLAGS.length + 1)]);
   const server: OurServer = {
     ...commonParts(label, proc, address, command, connection),
     metricsAddress,

@@ -44,6 +44,11 @@ export function taskRequestArb(idPrefix: string): fc.Arbitrary<TaskRequest> {
       }),
       { nil: undefined, freq: 4 },
     ),
+    // Scheduling: mostly none; otherwise short delays (bounded waits), priorities and keys, some invalid.
+    startAtMs: fc.constant(Long.UZERO),
+    delayMs: fc.oneof({ weight: 4, arbitrary: fc.constant(Long.ZERO) }, { weight: 1, arbitrary: fc.integer({ min: -5, max: 50 }).map((n) => Long.fromNumber(n)) }),
+    priority: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -1200, max: 1200 }) }),
+    concurrencyKey: fc.oneof({ weight: 4, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.string({ maxLength: 140 }) }),
   });
 }
 

@@ -1,4 +1,10 @@
 import { availableParallelism } from 'node:os';
+import { ScheduleRunner } from './scheduling/schedule-runner';
+import { MemoryScheduleStore } from './scheduling/schedule-store';
+import { createAdminService, createScheduleFire, type AdminService } from './server/admin-service';
+import { createTaskSubmitter } from './server/task-scheduler-service';
+import type { RateLimit } from './engine/queue/rate-limit';
+import { DEFAULT_MAX_SCHEDULE_AHEAD_MS } from './engine/queue/start-time';
 import path from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from './args/decode-arg';
 import { combineObservers } from './engine/combine-observers';
@@ -68,6 +74,18 @@ export interface AppConfig {
   readonly maxConcurrentTasks: number;
   /** Most tasks waiting for a slot; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
   readonly maxQueuedTasks: number;
+  /** Waiting this long for a slot counts as one priority level (README "Scheduling"). */
+  readonly priorityAgingMs: number;
+  /** Per-method running limits on each replica, over the registrations' `maxConcurrency`. */
+  readonly methodConcurrency: ReadonlyMap<string, number>;
+  /** Most running tasks per concurrency key; 0 = unlimited. */
+  readonly keyConcurrency: number;
+  /** Per-method start rates on each replica, over the registrations' `rateLimit`. */
+  readonly methodRateLimits: ReadonlyMap<string, RateLimit>;
+  /** Start rate per concurrency key on each replica; undefined: none. */
+  readonly keyRateLimit: RateLimit | undefined;
+  /** Furthest start time a request may ask for, ms ahead. */
+  readonly maxScheduleAheadMs: number;
   /** Most tasks waiting for unfinished dependencies; beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
   readonly maxDependentTasks: number;
   /** Most bytes held by accepted unfinished tasks (dependents: at most half); beyond: RESOURCE_EXHAUSTED. 0 = unlimited. */
@@ -160,6 +178,12 @@ export const DEFAULT_APP_CONFIG: AppConfig = Object.freeze({
   shutdownGraceMs: 10_000,
   maxConcurrentTasks: 0,
   maxQueuedTasks: 100_000,
+  priorityAgingMs: 1_000,
+  methodConcurrency: new Map<string, number>(),
+  keyConcurrency: 0,
+  methodRateLimits: new Map<string, RateLimit>(),
+  keyRateLimit: undefined,
+  maxScheduleAheadMs: DEFAULT_MAX_SCHEDULE_AHEAD_MS,
   maxDependentTasks: 100_000,
   maxUnfinishedBytes: 256 * 1024 * 1024,
   maxDependencyTimeoutMs: DEFAULT_REQUEST_LIMITS.maxDependencyTimeoutMs,
@@ -217,6 +241,10 @@ export interface App {
   readonly metrics: Metrics | undefined;
   /** The web dashboard, when `dashboardAddr` is set. */
   readonly dashboard: DashboardServer | undefined;
+  /** Recurring schedules (TaskSchedulerAdmin, console). */
+  readonly schedules: ScheduleRunner;
+  /** TaskSchedulerAdmin's implementation (served over gRPC; the console calls it too). */
+  readonly admin: AdminService;
   readonly logger: Logger;
   /** The event-loop stall watchdog: running between `start` and `close` when `stallWarnMs` > 0. */
   readonly watchdog: StallWatchdog | undefined;
@@ -327,6 +355,15 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     maxWatchBuffer: config.maxWatchBuffer,
     awaitUnknownDeps: config.awaitUnknownDeps,
     traceTasks: config.tracing,
+    scheduling: {
+      agingMs: config.priorityAgingMs,
+      methodConcurrency: config.methodConcurrency,
+      keyConcurrency: config.keyConcurrency,
+      methodRateLimits: config.methodRateLimits,
+      keyRateLimit: config.keyRateLimit,
+      keySlots: results instanceof RedisResultStore ? results.keySlots : undefined,
+      maxScheduleAheadMs: config.maxScheduleAheadMs,
+    },
     ...(pool ? { pool } : {}),
     ...(observer ? { observer } : {}),
     ...(longInlineRuns ? { longInlineRuns } : {}),
@@ -346,11 +383,9 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     maxConnections: config.maxConnections,
     keepaliveTimeMs: config.keepaliveTimeMs,
   });
-  const server = createTaskSchedulerServer({
+  const serviceDeps = {
     scheduler,
     registry,
-    logger,
-    health,
     decodeLimits: Object.freeze({ maxDepth: config.maxArgDepth, maxStringBytes: config.maxStringBytes, maxMapEntries: config.maxMapEntries }),
     requestLimits: Object.freeze({
       maxArgs: config.maxArgs,
@@ -359,6 +394,16 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       maxDependencyTimeoutMs: config.maxDependencyTimeoutMs,
       maxExecutionTimeoutMs: config.maxExecutionTimeoutMs,
     }),
+  };
+  // Recurring schedules fire through the same checks as SubmitTask (see src/scheduling/).
+  const submitter = createTaskSubmitter(serviceDeps);
+  const schedules = new ScheduleRunner({ store: results.schedules ?? new MemoryScheduleStore(), fire: createScheduleFire(submitter), logger });
+  const admin = createAdminService({ scheduler, schedules, submitter });
+  const server = createTaskSchedulerServer({
+    ...serviceDeps,
+    logger,
+    health,
+    admin,
     waitLimits: Object.freeze({ maxParkedWaits: config.maxParkedWaits, maxParkedWaitsPerConnection: config.maxParkedWaitsPerConnection }),
     connectionLimits,
     responseBufferLimits: Object.freeze({ maxUnreadBytesPerConnection: config.maxUnreadBytesPerConnection, maxUnreadBytes: config.maxUnreadBytes, writeTimeoutMs: config.writeTimeoutMs }),
@@ -393,6 +438,8 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     metrics,
     dashboard,
     logger,
+    schedules,
+    admin,
     get watchdog() {
       return watchdog;
     },
@@ -412,6 +459,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
           logger.info('recovered unfinished tasks from the store', { ...summary, ms: Math.round(performance.now() - began) });
         }
       }
+      await schedules.start();
       try {
         grpc = await server.listen(address);
       } catch (err) {
@@ -453,6 +501,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
     async close() {
       setHealth('unhealthy');
       watchdog?.stop();
+      schedules.close();
       // Drain first, so every blocking caller gets its answer; then the calls still open are long
       // polls on finished tasks, which answer at once (a health Watch stream is cut after 1 s).
       await built.close(config.shutdownGraceMs);

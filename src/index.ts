@@ -33,3 +33,14 @@ export { RedisResultStore, type RedisResultStoreOptions } from './results/redis-
 export { isSharedResultStore, type SharedResultStore } from './results/shared-result-store';
 export type { Logger } from './logging/logger';
 export * from '../generated/taskscheduler/task_scheduler';
+export {
+  MissedFirePolicy,
+  TaskSchedulerAdminDefinition,
+  type TaskSchedulerAdminClient,
+  type Schedule,
+  type CreateScheduleRequest,
+  type QueueStatsResponse,
+  type MethodQueueStats,
+  type KeyQueueStats,
+  type PauseMethodResponse,
+} from '../generated/taskscheduler/task_scheduler_admin';

@@ -52,6 +52,26 @@ export interface TaskRequest {
    * --await-unknown-deps decides (default off).
    */
   awaitUnknownDeps: boolean;
+  /**
+   * Scheduling (see README "Scheduling"). Start no earlier than this epoch time, ms; 0 = at once.
+   * At most --max-schedule-ahead-ms in the future.
+   */
+  startAtMs: Long;
+  /**
+   * Start no earlier than this many ms after acceptance; 0 = at once; negative is refused. With
+   * start_at_ms too, the later of the two.
+   */
+  delayMs: Long;
+  /**
+   * Among tasks waiting for a slot, higher starts first (-1000..1000, default 0). Waiting tasks age:
+   * every --priority-aging-ms waited counts as one priority level, so none starves.
+   */
+  priority: number;
+  /**
+   * Groups tasks (e.g. a tenant id) for --key-concurrency limits and round-robin among keys; empty:
+   * the default key. At most 128 characters.
+   */
+  concurrencyKey: string;
 }
 
 /**
@@ -342,6 +362,10 @@ function createBaseTaskRequest(): TaskRequest {
     executionTimeoutMs: Long.UZERO,
     retryPolicy: undefined,
     awaitUnknownDeps: false,
+    startAtMs: Long.UZERO,
+    delayMs: Long.ZERO,
+    priority: 0,
+    concurrencyKey: "",
   };
 }
 
@@ -379,6 +403,18 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     }
     if (message.awaitUnknownDeps !== false) {
       writer.uint32(104).bool(message.awaitUnknownDeps);
+    }
+    if (!message.startAtMs.equals(Long.UZERO)) {
+      writer.uint32(112).uint64(message.startAtMs.toString());
+    }
+    if (!message.delayMs.equals(Long.ZERO)) {
+      writer.uint32(120).int64(message.delayMs.toString());
+    }
+    if (message.priority !== 0) {
+      writer.uint32(128).int32(message.priority);
+    }
+    if (message.concurrencyKey !== "") {
+      writer.uint32(138).string(message.concurrencyKey);
     }
     return writer;
   },
@@ -484,6 +520,38 @@ export const TaskRequest: MessageFns<TaskRequest> = {
             message.awaitUnknownDeps = reader.bool();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.startAtMs = Long.fromString(reader.uint64().toString(), true);
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.delayMs = Long.fromString(reader.int64().toString());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.priority = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.concurrencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -537,6 +605,22 @@ export const TaskRequest: MessageFns<TaskRequest> = {
         : isSet(object.await_unknown_deps)
         ? globalThis.Boolean(object.await_unknown_deps)
         : false,
+      startAtMs: isSet(object.startAtMs)
+        ? Long.fromValue(object.startAtMs)
+        : isSet(object.start_at_ms)
+        ? Long.fromValue(object.start_at_ms)
+        : Long.UZERO,
+      delayMs: isSet(object.delayMs)
+        ? Long.fromValue(object.delayMs)
+        : isSet(object.delay_ms)
+        ? Long.fromValue(object.delay_ms)
+        : Long.ZERO,
+      priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
+      concurrencyKey: isSet(object.concurrencyKey)
+        ? globalThis.String(object.concurrencyKey)
+        : isSet(object.concurrency_key)
+        ? globalThis.String(object.concurrency_key)
+        : "",
     };
   },
 
@@ -575,6 +659,18 @@ export const TaskRequest: MessageFns<TaskRequest> = {
     if (message.awaitUnknownDeps !== false) {
       obj.awaitUnknownDeps = message.awaitUnknownDeps;
     }
+    if (!message.startAtMs.equals(Long.UZERO)) {
+      obj.startAtMs = (message.startAtMs || Long.UZERO).toString();
+    }
+    if (!message.delayMs.equals(Long.ZERO)) {
+      obj.delayMs = (message.delayMs || Long.ZERO).toString();
+    }
+    if (message.priority !== 0) {
+      obj.priority = Math.round(message.priority);
+    }
+    if (message.concurrencyKey !== "") {
+      obj.concurrencyKey = message.concurrencyKey;
+    }
     return obj;
   },
 
@@ -600,6 +696,14 @@ export const TaskRequest: MessageFns<TaskRequest> = {
       ? RetryPolicy.fromPartial(object.retryPolicy)
       : undefined;
     message.awaitUnknownDeps = object.awaitUnknownDeps ?? false;
+    message.startAtMs = (object.startAtMs !== undefined && object.startAtMs !== null)
+      ? Long.fromValue(object.startAtMs)
+      : Long.UZERO;
+    message.delayMs = (object.delayMs !== undefined && object.delayMs !== null)
+      ? Long.fromValue(object.delayMs)
+      : Long.ZERO;
+    message.priority = object.priority ?? 0;
+    message.concurrencyKey = object.concurrencyKey ?? "";
     return message;
   },
 };

@@ -5,6 +5,7 @@ import { LOG_LEVELS, type LogLevel } from '../logging/create-logger';
 import { parseListenAddress } from '../server/listen-address';
 import { packageVersion } from './package-version';
 import { tracingWanted } from './tracing';
+import { parseRateLimit, type RateLimit } from '../engine/queue/rate-limit';
 
 /** Everything the command line sets. */
 export interface CliOptions {
@@ -34,6 +35,29 @@ const positiveInt = (flag: string) => (value: unknown): number => {
   if (n < 1) throw new Error(`--${flag} must be at least 1, got ${JSON.stringify(value)}`);
   return n;
 };
+
+/** `method=value,method=value` (a method name may not hold `=` or `,`); errors name the flag. */
+function methodMap<T>(flag: string, value: unknown, parse: (text: string, what: string) => T): ReadonlyMap<string, T> {
+  const map = new Map<string, T>();
+  const text = String(value ?? '').trim();
+  if (text === '') return map;
+  for (const item of text.split(',')) {
+    const at = item.lastIndexOf('=');
+    const method = item.slice(0, at).trim();
+    if (at <= 0 || method === '') throw new Error(`--${flag}: '${item}' is not METHOD=VALUE (e.g. --${flag} add=4)`);
+    map.set(method, parse(item.slice(at + 1).trim(), `--${flag} ${method}`));
+  }
+  return map;
+}
+
+function flagRateLimit(text: string, what: string): RateLimit {
+  try {
+    return parseRateLimit(text, what);
+  } catch (err) {
+    // The domain error's "Invalid arguments: " prefix is for gRPC callers, not for flags.
+    throw new Error(err instanceof Error ? err.message.replace(/^Invalid arguments: /, '') : String(err));
+  }
+}
 
 /** Flags that may be given more than once (each use adds a value). */
 const REPEATABLE = new Set(['task-module', 'auth-token']);
@@ -74,6 +98,12 @@ export function buildParser(argv: readonly string[]): Argv<Record<string, unknow
     .option('max-string-bytes', { requiresArg: true, default: d.maxStringBytes, describe: 'Largest string/bytes argument value or map key, bytes' })
     .option('max-map-entries', { requiresArg: true, default: d.maxMapEntries, describe: 'Most entries in one map/struct argument' })
     .option('max-concurrent-tasks', { requiresArg: true, default: d.maxConcurrentTasks, describe: 'Most tasks running at once (0 = unlimited); tasks waiting for dependencies hold no slot' })
+    .option('priority-aging-ms', { requiresArg: true, default: d.priorityAgingMs, describe: 'A task waiting for a slot this long counts as one priority level higher (no priority starves)' })
+    .option('method-concurrency', { requiresArg: true, type: 'string', default: '', describe: 'Per-method running limits on each replica, e.g. "sleep=2,fib=4" (over the registration default)' })
+    .option('key-concurrency', { requiresArg: true, default: d.keyConcurrency, describe: 'Most running tasks per concurrency key (0 = unlimited); with Redis a global count across replicas' })
+    .option('method-rate-limit', { requiresArg: true, type: 'string', default: '', describe: 'Per-method start rates, e.g. "add=100/1000" (100 starts per 1000 ms, sliding window, each replica)' })
+    .option('key-rate-limit', { requiresArg: true, type: 'string', default: '', describe: 'Start rate per concurrency key, STARTS/INTERVAL_MS, e.g. 10/1000 (each replica); empty: none' })
+    .option('max-schedule-ahead-ms', { requiresArg: true, default: d.maxScheduleAheadMs, describe: 'Furthest start time (start_at_ms, delay_ms) a request may ask for' })
     .option('max-queued-tasks', { requiresArg: true, default: d.maxQueuedTasks, describe: 'Most tasks waiting for a slot; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
     .option('max-dependent-tasks', { requiresArg: true, default: d.maxDependentTasks, describe: 'Most tasks waiting for unfinished dependencies; beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
     .option('max-unfinished-bytes', { requiresArg: true, default: d.maxUnfinishedBytes, describe: 'Most bytes held by accepted unfinished tasks (args, deps, records; dependents at most half); beyond it RESOURCE_EXHAUSTED (0 = unlimited)' })
@@ -210,6 +240,16 @@ export function parseCliOptions(argv: readonly string[]): CliOptions | undefined
     shutdownGraceMs: nonNegativeInt('shutdown-grace-ms')(parsed['shutdown-grace-ms']),
     maxConcurrentTasks: nonNegativeInt('max-concurrent-tasks')(parsed['max-concurrent-tasks']),
     maxQueuedTasks: nonNegativeInt('max-queued-tasks')(parsed['max-queued-tasks']),
+    priorityAgingMs: positiveInt('priority-aging-ms')(parsed['priority-aging-ms']),
+    methodConcurrency: methodMap('method-concurrency', parsed['method-concurrency'], (text, what) => {
+      const n = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+      if (!(n >= 1 && n <= 1_000_000)) throw new Error(`${what}: '${text}' must be a whole number from 1 to 1000000`);
+      return n;
+    }),
+    keyConcurrency: nonNegativeInt('key-concurrency')(parsed['key-concurrency']),
+    methodRateLimits: methodMap('method-rate-limit', parsed['method-rate-limit'], flagRateLimit),
+    keyRateLimit: parsed['key-rate-limit'] === '' || parsed['key-rate-limit'] === undefined ? undefined : flagRateLimit(String(parsed['key-rate-limit']), '--key-rate-limit'),
+    maxScheduleAheadMs: positiveInt('max-schedule-ahead-ms')(parsed['max-schedule-ahead-ms']),
     maxDependentTasks: nonNegativeInt('max-dependent-tasks')(parsed['max-dependent-tasks']),
     maxUnfinishedBytes: nonNegativeInt('max-unfinished-bytes')(parsed['max-unfinished-bytes']),
     maxDependencyTimeoutMs,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { TaskSchedulerAdminDefinition, type TaskSchedulerAdminClient } from '../../generated/taskscheduler/task_scheduler_admin';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { ChannelCredentials, createChannel, createClientFactory, Metadata, type Channel, type ChannelOptions } from 'nice-grpc';
@@ -28,6 +29,8 @@ export interface ClientOptions {
 /** A typed client and the channel under it. */
 export interface TaskSchedulerConnection {
   readonly client: TaskSchedulerClient;
+  /** TaskSchedulerAdmin on the same channel: schedules, pause/resume, queue stats. */
+  readonly admin: TaskSchedulerAdminClient;
   readonly channel: Channel;
   /** Closes the channel. */
   close(): void;
@@ -89,6 +92,8 @@ export function createTaskSchedulerClient(address: string, opts: ClientOptions =
   const channel = createChannel(address, credentials, channelOptions);
   const defaults = opts.token ? { '*': { metadata: Metadata({ authorization: `Bearer ${opts.token}` }) } } : {};
   // The caller's active trace context travels with every call (a no-op without an OpenTelemetry SDK).
-  const client = createClientFactory().use(propagateTraceContext).create(TaskSchedulerDefinition, channel, defaults);
-  return { client, channel, close: () => channel.close() };
+  const factory = createClientFactory().use(propagateTraceContext);
+  const client = factory.create(TaskSchedulerDefinition, channel, defaults);
+  const admin = factory.create(TaskSchedulerAdminDefinition, channel, defaults);
+  return { client, admin, channel, close: () => channel.close() };
 }

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { QueueStats } from '../engine/scheduler-types';
 import type { Scheduler } from '../engine/scheduler-types';
 import { StatusCode } from '../errors';
 import type { PluginManager } from '../plugins/plugin-manager';
@@ -40,6 +41,13 @@ export interface Overview {
   /** Worker threads and how many are busy (running or queued pool tasks); null without a pool. */
   readonly workerPool: { readonly threads: number; readonly busy: number } | null;
   readonly history: { readonly size: number; readonly capacity: number; readonly bytes: number; readonly maxBytes: number; readonly version: number };
+  /** Scheduling (README "Scheduling"): paused methods, queue depth per method, busiest keys, delayed tasks. */
+  readonly scheduling: {
+    readonly paused: readonly string[];
+    readonly waitingByMethod: Readonly<Record<string, number>>;
+    readonly runningByKey: Readonly<Record<string, number>>;
+    readonly delayed: number;
+  };
   readonly authRequired: boolean;
 }
 
@@ -167,6 +175,7 @@ export class DashboardApi {
       workerPool: pool ? { threads: pool.threads, busy: pool.busy } : null,
       history: { size: history.size, capacity: history.capacity, bytes: history.bytes, maxBytes: history.maxBytes, version: history.version },
       authRequired: this.#sources.authRequired,
+      scheduling: schedulingOf(scheduler.queueStats()),
     };
   }
 
@@ -321,6 +330,19 @@ function summaryOf(record: TaskRecord): TaskSummary {
     error: record.failure?.message,
     attempts: record.attempts,
     seq: -1,
+  };
+}
+
+/** Keys shown on the overview (the busiest). */
+const MAX_KEYS_SHOWN = 10;
+
+function schedulingOf(stats: QueueStats): Overview['scheduling'] {
+  const keys = [...stats.keys].filter(([, counts]) => counts.running > 0).sort(([, a], [, b]) => b.running - a.running).slice(0, MAX_KEYS_SHOWN);
+  return {
+    paused: stats.paused,
+    waitingByMethod: Object.fromEntries(stats.waitingByMethod),
+    runningByKey: Object.fromEntries(keys.map(([key, counts]) => [key, counts.running])),
+    delayed: stats.delayed,
   };
 }
 

@@ -9,14 +9,14 @@ import {
   clip,
 } from '../errors';
 import type { ResultStore } from '../results/result-store';
-import { newRecord, type TaskRecord } from '../results/task-record';
+import type { TaskRecord } from '../results/task-record';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { taskCharge, type Admission } from './admission';
-import type { ConcurrencyLimiter } from './concurrency-limiter';
+import type { RunQueue } from './queue/run-queue';
 import { UnknownDependency, type DependencyLookup } from './dependencies';
 import { InFlightTask, type DependencyState } from './in-flight-task';
 import type { SubmitRequest, TaskOutcome } from './scheduler-types';
-import { prepareTask, specOf, traceOfFirst, type PreparedTask } from './task-acceptance';
+import { acceptedRecord, prepareTask, traceOfFirst, type PreparedTask } from './task-acceptance';
 import { identityMismatch } from './task-identity';
 import type { TaskLifecycle } from './task-lifecycle';
 import type { TaskRunner } from './task-runner';
@@ -32,8 +32,10 @@ export interface BatchAcceptanceDeps {
   readonly runner: TaskRunner;
   readonly lookup: DependencyLookup;
   readonly admission: Admission;
-  readonly limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly queue: RunQueue;
   readonly maxAttempts: number;
+  /** Latest start time a request may ask for, ms ahead (`--max-schedule-ahead-ms`). */
+  readonly maxAheadMs: number;
   /** Most tasks in one batch (`--max-batch-tasks`). */
   readonly maxBatchTasks: number;
   readonly traceTasks: boolean;
@@ -104,7 +106,7 @@ export class BatchAcceptance {
     batch.tasks.forEach((request, i) => {
       let prepared: PreparedTask;
       try {
-        prepared = prepareTask(request, d.registry, d.maxAttempts);
+        prepared = prepareTask(request, d.registry, d.maxAttempts, d.maxAheadMs);
       } catch (err) {
         throw atTask(i, request.taskId, err);
       }
@@ -178,16 +180,16 @@ export class BatchAcceptance {
       }
       return bytes;
     });
-    d.admission.checkBatch(charge, dependents, dependentCharge, fresh.length - dependents, d.limiter.waiting, d.limiter.full);
+    d.admission.checkBatch(charge, dependents, dependentCharge, fresh.length - dependents, d.queue.waiting, d.queue.full);
 
     const now = Date.now();
     const durable = d.lifecycle.durable;
     const records: TaskRecord[] = [];
     fresh.forEach((entry, k) => {
-      const { taskId, identity, run } = entry.prepared;
+      const { run } = entry.prepared;
       const state = run.deps.length === 0 ? undefined : dependencyStates(run.deps, index, entries, outside, d.lookup);
       const trace = d.traceTasks ? (batch.fromCaller ? batch.trace : (traceOfFirst(run.deps, state) ?? batch.trace)) : undefined;
-      const record = newRecord(taskId, identity, now, durable ? specOf(run) : undefined, trace);
+      const record = acceptedRecord(entry.prepared, now, durable, trace);
       records.push(record);
       entry.task = d.lifecycle.track(record, run, charges[k]!, false);
     });

@@ -37,6 +37,10 @@ export interface TaskRun {
   readonly injectDependencyResults: boolean;
   /** Undefined: one attempt. */
   readonly retry: RetryPolicy | undefined;
+  /** Among tasks waiting for a slot, higher first (see `queue/fairness.ts`). */
+  readonly priority: number;
+  /** '' = none. */
+  readonly concurrencyKey: string;
 }
 
 /**
@@ -59,6 +63,12 @@ export class InFlightTask extends TaskAbort {
   finishing = false;
   /** Holds a concurrency slot (released on finish or before a retry's wait). */
   holdsSlot = false;
+  /** The run queue's bookkeeping while it waits for a slot, and for the slot it holds (see `queue/run-queue.ts`). */
+  queueEntry: unknown = undefined;
+  slotMethod: unknown = undefined;
+  slotKey: unknown = undefined;
+  /** Holds one of its concurrency key's global slots (Redis; see `queue/key-slots.ts`). */
+  globalKeySlot = false;
   /** Counted in the scheduler's waiting-for-dependencies total. */
   waitsForDeps = false;
   /** False for a task whose only store write is its final record (see `completesNow` in the scheduler). */

@@ -51,6 +51,8 @@ export function planRecovery(record: TaskRecord, registry: TaskRegistry, why: st
     executionTimeoutMs: spec.executionTimeoutMs,
     injectDependencyResults: record.injectDependencyResults,
     retry: spec.retry,
+    priority: spec.priority ?? 0,
+    concurrencyKey: spec.concurrencyKey ?? '',
   };
   if (record.status === 'PENDING') return { kind: 'resume', record, run, changed: false };
   const attempt = `attempt ${record.attempts} of ${spec.retry?.maxAttempts ?? 1}`;

@@ -8,6 +8,9 @@ import type { TaskRecord, TaskStatus } from '../results/task-record';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { RetryPolicyInput } from '../tasks/retry-policy';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
+import type { RunQueueStats } from './queue/run-queue';
+import type { RateLimit } from './queue/rate-limit';
+import type { KeySlots } from './queue/key-slots';
 import type { LongInlineRuns } from './long-inline-runs';
 
 /** What the scheduler needs, built once by `main` (or a test) and passed in. */
@@ -46,6 +49,28 @@ export interface SchedulerDeps {
   readonly traceTasks?: boolean;
   /** Where inline sync runs that blocked the loop are noted for the stall watchdog (absent: no watchdog). */
   readonly longInlineRuns?: LongInlineRuns;
+  /** Priorities, limits and start times (README "Scheduling"); absent: none beyond `maxConcurrentTasks`. */
+  readonly scheduling?: SchedulingOptions;
+}
+
+/** The run queue's flags (`--priority-aging-ms`, `--method-concurrency`, …). */
+export interface SchedulingOptions {
+  /** Waiting this long counts as one priority level (default 1000). */
+  readonly agingMs?: number;
+  readonly methodConcurrency?: ReadonlyMap<string, number>;
+  /** Most running tasks per concurrency key on this replica; 0 = unlimited. */
+  readonly keyConcurrency?: number;
+  readonly methodRateLimits?: ReadonlyMap<string, RateLimit>;
+  readonly keyRateLimit?: RateLimit | undefined;
+  /** With a shared store: the global per-key count that makes `keyConcurrency` hold across replicas. */
+  readonly keySlots?: KeySlots | undefined;
+  /** Furthest start time a request may ask for, ms ahead (default a year). */
+  readonly maxScheduleAheadMs?: number;
+}
+
+/** Queue depth and running counts, per method and per concurrency key. */
+export interface QueueStats extends RunQueueStats {
+  readonly runningByMethod: ReadonlyMap<string, number>;
 }
 
 /**
@@ -146,6 +171,14 @@ export interface SubmitRequest {
    * dependencies joins the trace of the first of them that has one: its workflow's.
    */
   readonly fromCaller?: boolean;
+  /** Start no earlier than this epoch ms; 0 or absent: at once. */
+  readonly startAtMs?: number;
+  /** Start no earlier than this many ms after acceptance; negative is refused. */
+  readonly delayMs?: number;
+  /** -1000..1000; default 0. */
+  readonly priority?: number;
+  /** '' or absent: none. */
+  readonly concurrencyKey?: string;
 }
 
 /** The answer to a submission that did not fail. */
@@ -194,6 +227,11 @@ export interface Scheduler {
   listSubmitted(query: TaskQuery): Promise<TaskPage>;
   /** Current counts. */
   stats(): SchedulerStats;
+  /** Pauses a registered method on this replica (its tasks are accepted, none starts); returns the paused methods. */
+  pauseMethod(method: string): readonly string[];
+  resumeMethod(method: string): readonly string[];
+  /** Queue depth and running counts per method and key (walks the tasks in flight: for rare callers). */
+  queueStats(): QueueStats;
   /**
    * Up to `limit` tasks in state RUNNING now, oldest submissions first (default: all). Walks the
    * in-flight tasks — at most `limit` found or 10 000 visited — so for rare callers (the stall

@@ -9,7 +9,7 @@ import { throttledLogger } from '../logging/throttled-logger';
 import type { ResultStore } from '../results/result-store';
 import { isSharedResultStore } from '../results/shared-result-store';
 import type { TaskPage, TaskQuery } from '../results/task-query';
-import { isFinished, newRecord, type TaskIdentity, type TaskRecord } from '../results/task-record';
+import { isFinished, type TaskIdentity, type TaskRecord } from '../results/task-record';
 import { DEFAULT_MAX_ATTEMPTS } from '../tasks/retry-policy';
 import type { TaskPool } from '../tasks/pool/task-pool';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
@@ -18,16 +18,17 @@ import { combineObservers } from './combine-observers';
 import { DEFAULT_MAX_WATCH_BUFFER, type TaskWatch } from './task-watch';
 import { TaskWatches } from './task-watches';
 import { BatchAcceptance, DEFAULT_MAX_BATCH_TASKS, type BatchRequest } from './batch-acceptance';
-import { ConcurrencyLimiter } from './concurrency-limiter';
 import { anyUnfinished, checkDependencies, type DependencyLookup } from './dependencies';
 import { InFlightTask } from './in-flight-task';
+import { RunQueue } from './queue/run-queue';
+import { DEFAULT_MAX_SCHEDULE_AHEAD_MS } from './queue/start-time';
 import { planRecovery } from './recovery';
 import { RemoteTasks } from './remote-tasks';
-import type { CancelOutcome, RecoverySummary, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
+import type { CancelOutcome, QueueStats, RecoverySummary, RunningTaskInfo, Scheduler, SchedulerDeps, SchedulerStats, SubmitRequest, TaskOutcome } from './scheduler-types';
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { isInline } from './task-execution';
 import { identityMismatch } from './task-identity';
-import { prepareTask, resolveMethod, specOf, traceOfFirst } from './task-acceptance';
+import { acceptedRecord, prepareTask, resolveMethod, traceOfFirst } from './task-acceptance';
 import { TaskLifecycle } from './task-lifecycle';
 import { outcomeOf } from './task-outcome';
 import { TaskRunner } from './task-runner';
@@ -39,6 +40,9 @@ export * from './scheduler-types';
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   return new TaskScheduler(deps);
 }
+
+/** Default of `--priority-aging-ms`: a task waiting this long counts as one priority level higher. */
+export const DEFAULT_AGING_MS = 1_000;
 
 /**
  * The task engine's front: accepting a submission (idempotency, dependencies, admission) and the
@@ -53,7 +57,8 @@ class TaskScheduler implements Scheduler {
   readonly #results: ResultStore;
   readonly #maxAttempts: number;
   readonly #pool: TaskPool | undefined;
-  readonly #limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly #queue: RunQueue;
+  readonly #maxAheadMs: number;
   readonly #admission: Admission;
   readonly #lifecycle: TaskLifecycle;
   readonly #runner: TaskRunner;
@@ -76,12 +81,15 @@ class TaskScheduler implements Scheduler {
     this.#traceTasks = deps.traceTasks ?? false;
     this.#awaitUnknownDeps = deps.awaitUnknownDeps ?? false;
     this.#pool = deps.pool;
-    this.#limiter = new ConcurrencyLimiter(deps.maxConcurrentTasks ?? 0);
+    const scheduling = deps.scheduling;
+    this.#queue = new RunQueue({ ...scheduling, maxConcurrent: deps.maxConcurrentTasks ?? 0, agingMs: scheduling?.agingMs ?? DEFAULT_AGING_MS });
+    this.#maxAheadMs = scheduling?.maxScheduleAheadMs ?? DEFAULT_MAX_SCHEDULE_AHEAD_MS;
     this.#admission = new Admission({
       maxQueuedTasks: deps.maxQueuedTasks ?? 0,
       maxDependentTasks: deps.maxDependentTasks ?? 0,
       maxUnfinishedBytes: deps.maxUnfinishedBytes ?? 0,
     });
+    const keySlots = scheduling?.keyConcurrency && scheduling.keySlots ? { slots: scheduling.keySlots, limit: scheduling.keyConcurrency } : undefined;
     const shared = isSharedResultStore(deps.results) ? deps.results : undefined;
     this.#remote = shared ? new RemoteTasks(shared) : undefined;
     const inFlight = new Map<string, InFlightTask>();
@@ -93,7 +101,7 @@ class TaskScheduler implements Scheduler {
       maxTasks: deps.maxBatchTasks ?? DEFAULT_MAX_BATCH_TASKS,
     });
     const observer = combineObservers([deps.observer, this.#watches]);
-    this.#lifecycle = new TaskLifecycle({ results: deps.results, limiter: this.#limiter, admission: this.#admission, observer, logger: this.#logger, inFlight });
+    this.#lifecycle = new TaskLifecycle({ results: deps.results, queue: this.#queue, keySlots: keySlots?.slots, admission: this.#admission, observer, logger: this.#logger, inFlight });
     this.#lookup = {
       inFlight: (taskId) => this.#lifecycle.inFlight.get(taskId),
       stored: (taskId) => this.#results.get(taskId),
@@ -101,7 +109,8 @@ class TaskScheduler implements Scheduler {
     };
     this.#runner = new TaskRunner({
       lifecycle: this.#lifecycle,
-      limiter: this.#limiter,
+      queue: this.#queue,
+      keySlots,
       lookup: this.#lookup,
       pool: deps.pool,
       logger: this.#logger,
@@ -117,8 +126,9 @@ class TaskScheduler implements Scheduler {
       runner: this.#runner,
       lookup: this.#lookup,
       admission: this.#admission,
-      limiter: this.#limiter,
+      queue: this.#queue,
       maxAttempts: this.#maxAttempts,
+      maxAheadMs: this.#maxAheadMs,
       maxBatchTasks: deps.maxBatchTasks ?? DEFAULT_MAX_BATCH_TASKS,
       traceTasks: this.#traceTasks,
       awaitUnknownDeps: this.#awaitUnknownDeps,
@@ -134,9 +144,9 @@ class TaskScheduler implements Scheduler {
     return {
       inFlight: this.#lifecycle.inFlight.size,
       pending: this.#lifecycle.pending,
-      running: this.#limiter.running,
+      running: this.#queue.running,
       waitingForDeps: this.#admission.dependents,
-      waitingForSlot: this.#limiter.waiting,
+      waitingForSlot: this.#queue.waiting,
       unfinishedBytes: this.#admission.bytes,
     };
   }
@@ -159,7 +169,8 @@ class TaskScheduler implements Scheduler {
 
   async submit(request: SubmitRequest): Promise<TaskOutcome> {
     if (this.#closing) throw new ShuttingDownError();
-    const { taskId, definition, identity, run } = prepareTask(request, this.#registry, this.#maxAttempts);
+    const prepared = prepareTask(request, this.#registry, this.#maxAttempts, this.#maxAheadMs);
+    const { taskId, definition, identity, run, runAfter } = prepared;
     const deps = run.deps;
     const argsJson = run.argsJson;
     const detached = request.detached ?? false;
@@ -177,16 +188,16 @@ class TaskScheduler implements Scheduler {
     const waitsForDeps = dependencies !== undefined && anyUnfinished(dependencies);
     const charge = taskCharge(argsJson, deps, taskId.length);
     // Counted at once (not when its run starts), so a burst of submissions cannot overshoot the bounds.
-    this.#admission.check(charge, waitsForDeps, this.#limiter.waiting, this.#limiter.full);
+    this.#admission.check(charge, waitsForDeps, this.#queue.waiting, this.#queue.full);
 
     const trace = this.#traceTasks ? (request.fromCaller ? request.trace : (traceOfFirst(deps, dependencies) ?? request.trace)) : undefined;
-    const record = newRecord(taskId, identity, Date.now(), this.#lifecycle.durable ? specOf(run) : undefined, trace);
+    const record = acceptedRecord(prepared, Date.now(), this.#lifecycle.durable, trace);
     const task = this.#lifecycle.track(record, run, charge, waitsForDeps);
     task.dependencies = dependencies;
     // A server-assigned id cannot be taken, so a task that runs to completion within this call needs
     // no PENDING record: its only store write is the final one. Any other task is recorded at once
     // (the atomic insert is what keeps client-chosen ids idempotent across a shared store).
-    const completesNow = request.taskId === '' && !detached && dependencies === undefined && run.retry === undefined && isInline(definition, this.#pool);
+    const completesNow = request.taskId === '' && !detached && dependencies === undefined && run.retry === undefined && runAfter === undefined && isInline(definition, this.#pool);
     if (completesNow) {
       task.stored = false;
     } else {
@@ -256,6 +267,26 @@ class TaskScheduler implements Scheduler {
     return { cancelled: true, record: task.record };
   }
 
+  pauseMethod(method: string): readonly string[] {
+    this.resolveMethod(method);
+    this.#queue.pause(method);
+    return this.#queue.paused.list();
+  }
+
+  resumeMethod(method: string): readonly string[] {
+    this.resolveMethod(method);
+    this.#queue.resume(method);
+    return this.#queue.paused.list();
+  }
+
+  queueStats(): QueueStats {
+    const running = new Map<string, number>();
+    for (const { record } of this.#lifecycle.inFlight.values()) {
+      if (record.status === 'RUNNING') running.set(record.method, (running.get(record.method) ?? 0) + 1);
+    }
+    return { ...this.#queue.stats(), runningByMethod: running };
+  }
+
   listSubmitted(query: TaskQuery): Promise<TaskPage> {
     return this.#results.list(query);
   }
@@ -297,6 +328,7 @@ class TaskScheduler implements Scheduler {
     await Promise.allSettled(unstarted.map((task) => lifecycle.leaveAtShutdown(task)));
     if (graceMs > 0 && lifecycle.inFlight.size > 0) await waitUntilGrace([...lifecycle.inFlight.values()].map((task) => task.done), graceMs);
     await Promise.allSettled([...lifecycle.inFlight.values()].map((task) => lifecycle.leaveAtShutdown(task)));
+    this.#queue.close();
     await this.#pool?.close();
   }
 

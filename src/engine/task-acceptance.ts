@@ -1,9 +1,10 @@
 import { canonicalJson } from '../args/canonical-json';
 import { InvalidArgumentsError, MethodNotFoundError, clip } from '../errors';
-import type { TaskIdentity, TaskSpec } from '../results/task-record';
+import { newRecord, withState, type TaskIdentity, type TaskRecord, type TaskSpec } from '../results/task-record';
 import { normalizeRetryPolicy, retryKeyOf } from '../tasks/retry-policy';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import type { DependencyState, TaskRun } from './in-flight-task';
+import { checkScheduling } from './queue/start-time';
 import type { SubmitRequest } from './scheduler-types';
 import { digestOfCanonicalJson } from './task-identity';
 import { newTaskId } from './task-id';
@@ -23,6 +24,8 @@ export interface PreparedTask {
   readonly definition: TaskDefinition;
   readonly identity: TaskIdentity;
   readonly run: TaskRun;
+  /** Epoch ms before which it must not start (`start_at_ms`/`delay_ms`); undefined: at once. */
+  readonly runAfter: number | undefined;
 }
 
 /** The task registered as `method`; throws INVALID_ARGUMENT for an empty name, NOT_FOUND if unknown. */
@@ -33,10 +36,13 @@ export function resolveMethod(registry: TaskRegistry, method: string): TaskDefin
   return definition;
 }
 
-/** Checks and prepares one submission (see {@link PreparedTask}). */
-export function prepareTask(request: SubmitRequest, registry: TaskRegistry, maxAttempts: number): PreparedTask {
+/** Checks and prepares one submission (see {@link PreparedTask}); `maxAheadMs` bounds a start time. */
+export function prepareTask(request: SubmitRequest, registry: TaskRegistry, maxAttempts: number, maxAheadMs: number): PreparedTask {
   const definition = resolveMethod(registry, request.method);
   const requested = request.retryPolicy ? normalizeRetryPolicy(request.retryPolicy, maxAttempts) : undefined;
+  // Scheduling fields are rare: one test of four values when none is set.
+  const scheduled = request.startAtMs || request.delayMs || request.priority || request.concurrencyKey;
+  const runAfter = scheduled ? checkScheduling(request, Date.now(), maxAheadMs) : undefined;
   const clientId = request.taskId !== '';
   const taskId = clientId ? request.taskId : newTaskId();
   if (request.deps.includes(taskId)) {
@@ -61,8 +67,19 @@ export function prepareTask(request: SubmitRequest, registry: TaskRegistry, maxA
     executionTimeoutMs: request.executionTimeoutMs ?? 0,
     injectDependencyResults: identity.injectDependencyResults,
     retry: requested ?? definition.retry,
+    priority: request.priority ?? 0,
+    concurrencyKey: request.concurrencyKey ?? '',
   };
-  return { taskId, clientId, definition, identity, run };
+  return { taskId, clientId, definition, identity, run, runAfter };
+}
+
+/**
+ * The PENDING record of a newly accepted task. A start time is kept as the record's runAfter: the
+ * runner waits for it as for a retry's backoff, and a durable store keeps it across restarts and takeovers.
+ */
+export function acceptedRecord(prepared: PreparedTask, now: number, durable: boolean, trace: string | undefined): TaskRecord {
+  const fresh = newRecord(prepared.taskId, prepared.identity, now, durable ? specOf(prepared.run) : undefined, trace);
+  return prepared.runAfter === undefined ? fresh : withState(fresh, 'PENDING', '', undefined, undefined, undefined, 0, undefined, prepared.runAfter);
 }
 
 /** The trace context of the first dependency (in deps order) that has one: a dependent joins its workflow's trace. */
@@ -78,5 +95,7 @@ export function traceOfFirst(deps: readonly string[], state: ReadonlyMap<string,
 
 /** What a durable store keeps to run the task again in another process. */
 export function specOf(run: TaskRun): TaskSpec {
-  return { argsJson: run.argsJson, dependencyTimeoutMs: run.dependencyTimeoutMs, executionTimeoutMs: run.executionTimeoutMs, retry: run.retry };
+  const spec: TaskSpec = { argsJson: run.argsJson, dependencyTimeoutMs: run.dependencyTimeoutMs, executionTimeoutMs: run.executionTimeoutMs, retry: run.retry };
+  if (run.priority === 0 && run.concurrencyKey === '') return spec;
+  return { ...spec, priority: run.priority, concurrencyKey: run.concurrencyKey };
 }

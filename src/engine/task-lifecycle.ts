@@ -5,8 +5,9 @@ import { isFinished, startedAttempt, withAttemptError, withProgress, withState, 
 import { normalizeProgress, PROGRESS_INTERVAL_MS } from '../tasks/task-progress';
 import { retryDelayMs, type RetryPolicy } from '../tasks/retry-policy';
 import type { Admission } from './admission';
-import type { ConcurrencyLimiter } from './concurrency-limiter';
 import { InFlightTask, type TaskRun } from './in-flight-task';
+import type { RunQueue } from './queue/run-queue';
+import type { KeySlots } from './queue/key-slots';
 import type { SchedulerObserver } from './scheduler-types';
 import { TaskAbort } from './task-abort';
 import { failedWith, terminalOf, type Terminal } from './task-outcome';
@@ -14,7 +15,9 @@ import { failedWith, terminalOf, type Terminal } from './task-outcome';
 /** What the lifecycle needs, from the scheduler that owns it. */
 export interface TaskLifecycleDeps {
   readonly results: ResultStore;
-  readonly limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly queue: RunQueue;
+  /** Global per-key slots (shared store with --key-concurrency); absent: per replica only. */
+  readonly keySlots?: KeySlots | undefined;
   readonly admission: Admission;
   readonly observer: SchedulerObserver | undefined;
   readonly logger: Logger;
@@ -34,7 +37,8 @@ export class TaskLifecycle {
   readonly #results: ResultStore;
   /** Records outlive the process: RUNNING is stored before an attempt runs, shutdown leaves PENDING tasks. */
   readonly #durable: boolean;
-  readonly #limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly #queue: RunQueue;
+  readonly #keySlots: KeySlots | undefined;
   readonly #admission: Admission;
   readonly #observer: SchedulerObserver | undefined;
   readonly #logger: Logger;
@@ -46,7 +50,8 @@ export class TaskLifecycle {
     this.inFlight = deps.inFlight ?? new Map();
     this.#results = deps.results;
     this.#durable = deps.results.durable;
-    this.#limiter = deps.limiter;
+    this.#queue = deps.queue;
+    this.#keySlots = deps.keySlots;
     this.#admission = deps.admission;
     this.#observer = deps.observer;
     this.#logger = deps.logger;
@@ -233,7 +238,7 @@ export class TaskLifecycle {
 
   /** Ends an unfinished task from outside (cancel, shutdown): aborts its work and records it CANCELLED. */
   async stop(task: InFlightTask, reason: TaskSchedulerError): Promise<void> {
-    this.#limiter.withdraw(task);
+    this.#queue.withdraw(task);
     this.abort(task, reason);
     await this.finish(task, failedWith(reason, 'CANCELLED'));
   }
@@ -255,7 +260,7 @@ export class TaskLifecycle {
   #release(task: InFlightTask, reason: TaskSchedulerError): void {
     if (task.finishing) return;
     task.released = reason;
-    this.#limiter.withdraw(task);
+    this.#queue.withdraw(task);
     this.abort(task, reason);
     this.untrack(task, task.record);
   }
@@ -284,7 +289,14 @@ export class TaskLifecycle {
   releaseSlot(task: InFlightTask): void {
     if (!task.holdsSlot) return;
     task.holdsSlot = false;
-    this.#limiter.release();
+    this.#queue.release(task);
+    if (task.globalKeySlot) {
+      task.globalKeySlot = false;
+      const key = task.run.concurrencyKey;
+      // A failed release is taken back with this replica's lease if the replica is lost; while it
+      // lives, the slot stays counted (logged so it is seen).
+      this.#keySlots!.release(key).catch((err: unknown) => this.#logger.error('releasing a global key slot failed', { key, err }));
+    }
   }
 
   /** Aborts a task's current attempt or wait; a listener that throws is logged, not fatal. */

@@ -3,9 +3,11 @@ import { TaskSchedulerError } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { TaskRecord } from '../results/task-record';
 import type { TaskPool } from '../tasks/pool/task-pool';
-import type { ConcurrencyLimiter } from './concurrency-limiter';
 import { anyUnfinished, awaitDependencies, checkDependencies, type DependencyLookup } from './dependencies';
 import type { InFlightTask } from './in-flight-task';
+import type { RunQueue } from './queue/run-queue';
+import type { KeySlots } from './queue/key-slots';
+import { sleepUntil } from './queue/start-time';
 import type { LongInlineRuns } from './long-inline-runs';
 import { executeAttempt, isInline } from './task-execution';
 import type { TaskLifecycle } from './task-lifecycle';
@@ -14,7 +16,9 @@ import { isRetryable, terminalOf } from './task-outcome';
 /** What the runner needs, from the scheduler that owns it. */
 export interface TaskRunnerDeps {
   readonly lifecycle: TaskLifecycle;
-  readonly limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly queue: RunQueue;
+  /** With a shared store and --key-concurrency: the global per-key count, and its limit. */
+  readonly keySlots?: { readonly slots: KeySlots; readonly limit: number } | undefined;
   readonly lookup: DependencyLookup;
   readonly pool: TaskPool | undefined;
   readonly logger: Logger;
@@ -28,6 +32,9 @@ export interface TaskRunnerDeps {
   readonly longInlineRuns?: LongInlineRuns;
 }
 
+/** How long a task whose key has no free global slot waits before it queues again. */
+const GLOBAL_KEY_RETRY_MS = 25;
+
 const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
 
 /**
@@ -37,7 +44,8 @@ const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
  */
 export class TaskRunner {
   readonly #lifecycle: TaskLifecycle;
-  readonly #limiter: ConcurrencyLimiter<InFlightTask>;
+  readonly #queue: RunQueue;
+  readonly #keySlots: { readonly slots: KeySlots; readonly limit: number } | undefined;
   readonly #lookup: DependencyLookup;
   readonly #pool: TaskPool | undefined;
   readonly #logger: Logger;
@@ -49,7 +57,8 @@ export class TaskRunner {
 
   constructor(deps: TaskRunnerDeps) {
     this.#lifecycle = deps.lifecycle;
-    this.#limiter = deps.limiter;
+    this.#queue = deps.queue;
+    this.#keySlots = deps.keySlots;
     this.#lookup = deps.lookup;
     this.#pool = deps.pool;
     this.#logger = deps.logger;
@@ -89,19 +98,26 @@ export class TaskRunner {
         : run.args;
       for (;;) {
         if (task.finishing) return task.done;
-        if (task.record.runAfter !== undefined && !(await backoff(task))) return task.done;
+        if (task.record.runAfter !== undefined && !(await this.#backoff(task))) return task.done;
         if (this.#closing()) {
           await lifecycle.leaveAtShutdown(task);
           return task.done;
         }
-        if (!this.#limiter.tryAcquire()) {
+        if (!this.#queue.tryAcquire(task)) {
           lifecycle.waitingForSlot(task);
-          if (!(await this.#limiter.wait(task))) return task.done; // withdrawn: cancelled
+          if (!(await this.#queue.wait(task))) return task.done; // withdrawn: cancelled
         }
         task.holdsSlot = true;
         if (task.finishing) {
           lifecycle.releaseSlot(task);
           return task.done;
+        }
+        if (this.#keySlots && task.run.concurrencyKey !== '' && !(await this.#globalKeySlot(task))) {
+          // Every global slot of its key is taken (on other replicas): give the local slot back to
+          // other keys' tasks, wait a little, and queue again.
+          lifecycle.releaseSlot(task);
+          if (!(await sleepUntil(Date.now() + GLOBAL_KEY_RETRY_MS, (listener) => task.current.onAbort(listener)))) return task.done;
+          continue;
         }
         try {
           const pending = this.#attempt(task, args, dependencyResults);
@@ -121,6 +137,29 @@ export class TaskRunner {
     }
   }
 
+  /** Waits for the record's `runAfter` (a start time, or a retry's backoff); false when the task was stopped meanwhile. */
+  async #backoff(task: InFlightTask): Promise<boolean> {
+    if (task.record.runAfter! <= Date.now()) return !task.current.aborted;
+    this.#queue.delayed++;
+    try {
+      return await sleepUntil(task.record.runAfter!, (listener) => task.current.onAbort(listener));
+    } finally {
+      this.#queue.delayed--;
+    }
+  }
+
+  /** Takes a global slot of the task's key; false when none is free (or Redis did not answer: retried). */
+  async #globalKeySlot(task: InFlightTask): Promise<boolean> {
+    try {
+      task.globalKeySlot = await this.#keySlots!.slots.tryAcquire(task.run.concurrencyKey, this.#keySlots!.limit);
+    } catch (err) {
+      this.#logger.warn('taking a global key slot failed; retrying', { taskId: task.record.taskId, err });
+      return false;
+    }
+    if (task.globalKeySlot && task.finishing) this.#lifecycle.releaseSlot(task);
+    return task.globalKeySlot && !task.finishing;
+  }
+
   /** Starts an attempt: a string at once for an inline task on a store that need not be waited for (the hot path), else a promise. */
   #attempt(task: InFlightTask, args: readonly ArgValue[], dependencyResults: ReadonlyMap<string, string>): string | Promise<string> {
     const inline = isInline(task.run.definition, this.#pool);
@@ -135,18 +174,4 @@ export class TaskRunner {
   }
 }
 
-/** Waits for the record's `runAfter`; false when the task was stopped meanwhile. */
-function backoff(task: InFlightTask): Promise<boolean> {
-  const wait = task.record.runAfter! - Date.now();
-  if (wait <= 0) return Promise.resolve(!task.current.aborted);
-  return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => {
-      unsubscribe();
-      resolve(true);
-    }, wait);
-    const unsubscribe = task.current.onAbort(() => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-}
+

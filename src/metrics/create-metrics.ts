@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { QueueStats } from '../engine/scheduler-types';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Scheduler } from '../engine/scheduler';
 import type { SchedulerObserver } from '../engine/scheduler-types';
@@ -8,6 +9,9 @@ import { formatListenAddress, parseListenAddress } from '../server/listen-addres
 import type { TaskPool } from '../tasks/pool/task-pool';
 import { PairTally } from './pair-tally';
 
+
+/** Most concurrency-key series exported (label cardinality stays bounded). */
+const MAX_KEY_SERIES = 100;
 /** What the metrics read from. */
 export interface MetricsSources {
   readonly scheduler: () => Scheduler;
@@ -64,6 +68,42 @@ export function createMetrics(sources: MetricsSources): Metrics {
       this.set({ for: 'slot' }, current.waitingForSlot);
     },
   });
+  // Scheduling (README "Scheduling"): read at scrape from one walk of the queue and the tasks in flight.
+  let queue: QueueStats | undefined;
+  const queueStats = (): QueueStats => (queue ??= sources.scheduler().queueStats());
+  new Gauge({
+    name: 'task_scheduler_method_queue_depth',
+    help: 'Tasks waiting for a slot, by method',
+    labelNames: ['method'] as const,
+    registers: [registry],
+    collect() {
+      queue = undefined; // the first scheduling gauge of a scrape reads afresh
+      this.reset();
+      for (const [method, waiting] of queueStats().waitingByMethod) this.set({ method }, waiting);
+    },
+  });
+  new Gauge({
+    name: 'task_scheduler_method_paused',
+    help: 'Paused methods (1 each): they accept tasks but start none',
+    labelNames: ['method'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const method of queueStats().paused) this.set({ method }, 1);
+    },
+  });
+  new Gauge({
+    name: 'task_scheduler_key_running',
+    help: `Running tasks by concurrency key on this replica (the ${MAX_KEY_SERIES} busiest keys)`,
+    labelNames: ['key'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const keys = [...queueStats().keys].filter(([, counts]) => counts.running > 0).sort(([, a], [, b]) => b.running - a.running).slice(0, MAX_KEY_SERIES);
+      for (const [key, counts] of keys) this.set({ key }, counts.running);
+    },
+  });
+  new Gauge({ name: 'task_scheduler_tasks_delayed', help: 'Tasks waiting for their start time or a retry backoff', registers: [registry], collect() { this.set(queueStats().delayed); } });
   new Gauge({ name: 'task_scheduler_results_stored', help: 'Task records held by the result store', registers: [registry], async collect() { this.set((await sources.results.stats()).count); } });
   new Gauge({ name: 'task_scheduler_results_bytes', help: 'Approximate bytes held by the result store', registers: [registry], async collect() { this.set((await sources.results.stats()).bytes); } });
   new Gauge({ name: 'task_scheduler_worker_pool_busy', help: 'Worker-pool tasks running or queued', registers: [registry], collect() { this.set(sources.pool?.busy ?? 0); } });

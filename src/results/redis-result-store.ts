@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { RedisKeySlots, type KeySlots } from '../engine/queue/key-slots';
+import { RedisScheduleStore } from '../scheduling/redis-schedule-store';
+import type { ScheduleStore } from '../scheduling/schedule-store';
 import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
 import { StatusCode, StoreUnavailableError, clip } from '../errors';
@@ -72,6 +75,9 @@ export class RedisResultStore implements SharedResultStore {
   readonly #where: string;
   readonly #logger: Logger;
   readonly #redis: Client;
+  readonly schedules: ScheduleStore;
+  /** Global per-key running counts (`--key-concurrency` across replicas). */
+  readonly keySlots: KeySlots;
   readonly #sub: Redis;
   readonly #ownedKey: string;
   readonly #leaseKey: string;
@@ -125,6 +131,8 @@ export class RedisResultStore implements SharedResultStore {
       ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     };
     this.#redis = new Redis(options.url, { ...redisOptions, connectionName: `task-scheduler:${this.replicaId}` }) as Client;
+    this.keySlots = new RedisKeySlots(this.#redis, this.#prefix, this.replicaId);
+    this.schedules = new RedisScheduleStore(this.#redis, this.#prefix, (pending) => this.#call(pending));
     this.#redis.defineCommand('tsInsert', { numberOfKeys: 3, lua: INSERT_SCRIPT });
     // Variable key count: the count is passed first at each call.
     this.#redis.defineCommand('tsInsertMany', { lua: INSERT_MANY_SCRIPT });

@@ -1,3 +1,4 @@
+import type { ScheduleStore } from '../scheduling/schedule-store';
 import type { TaskPage, TaskQuery } from './task-query';
 import type { TaskRecord } from './task-record';
 
@@ -48,6 +49,8 @@ export interface ResultStore {
   delete(taskId: string): Promise<boolean>;
   /** Current counts. */
   stats(): Promise<ResultStoreStats>;
+  /** Where recurring schedules persist beside the records (SQLite, Redis); absent: in memory until restart. */
+  readonly schedules?: ScheduleStore;
   /** Releases timers and connections. */
   close(): Promise<void>;
 }

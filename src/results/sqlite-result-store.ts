@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { SqliteScheduleStore, type ScheduleStore } from '../scheduling/schedule-store';
 import path from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { StoreUnavailableError } from '../errors';
@@ -73,6 +74,7 @@ export class SqliteResultStore implements ResultStore {
   readonly durable = true;
   readonly path: string;
   readonly #db: Database;
+  readonly schedules: ScheduleStore;
   readonly #ttlMs: number;
   readonly #maxCount: number;
   readonly #maxBytes: number;
@@ -131,6 +133,7 @@ export class SqliteResultStore implements ResultStore {
     }
     this.#count = totals.n;
     this.#bytes = totals.b;
+    this.schedules = new SqliteScheduleStore(db);
     this.#commit = db.transaction((ops: readonly Op[]) => this.#apply(ops));
     if (options.ttlMs > 0) {
       const every = options.purgeIntervalMs ?? Math.max(250, Math.min(options.ttlMs / 10, 5000));

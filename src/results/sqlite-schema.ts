@@ -33,6 +33,17 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX tasks_submitted ON tasks (submitted_at);
     `);
   },
+  // 2: recurring schedules (src/scheduling/schedule-store.ts): the schedule as JSON, and when it last
+  // fired (kept apart so recording a fire does not rewrite the schedule).
+  (db) => {
+    db.exec(`
+      CREATE TABLE schedules (
+        name TEXT PRIMARY KEY NOT NULL,
+        record TEXT NOT NULL,
+        last_fire_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `);
+  },
 ];
 
 /** The schema version this server writes. */

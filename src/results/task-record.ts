@@ -46,6 +46,10 @@ export interface TaskSpec {
   readonly executionTimeoutMs: number;
   /** The policy in force (the request's, else the registration's); undefined: run once. */
   readonly retry: RetryPolicy | undefined;
+  /** As requested; absent = 0. */
+  readonly priority?: number | undefined;
+  /** As requested; absent = none. */
+  readonly concurrencyKey?: string | undefined;
 }
 
 /**

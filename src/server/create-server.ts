@@ -16,6 +16,8 @@ import { DEFAULT_CONNECTION_LIMITS, grpcConnectionOptions, type ConnectionLimits
 import { DEFAULT_RESPONSE_BUFFER_LIMITS, ResponseBuffers, type ResponseBufferLimits } from './response-buffers';
 import { TaskSchedulerServiceDefinition } from './result-responses';
 import { createTaskSchedulerService } from './task-scheduler-service';
+import type { AdminService } from './admin-service';
+import { TaskSchedulerAdminDefinition } from '../../generated/taskscheduler/task_scheduler_admin';
 import { FastTaskRequest } from './task-request-codec';
 import { serverCredentials, type TlsFiles } from './tls';
 import { callTrace, traceCalls } from '../tracing/trace-calls';
@@ -48,6 +50,8 @@ export interface ServerDeps {
   readonly onCall?: CallListener;
   /** OpenTelemetry tracing is on: server spans per call, and submissions keep the caller's context. */
   readonly tracing?: boolean;
+  /** TaskSchedulerAdmin (schedules, pause/resume, queue stats); served when present. */
+  readonly admin?: AdminService;
 }
 
 /** A built, not yet listening, gRPC server. */
@@ -68,7 +72,7 @@ function tracedIf<T extends object>(tracing: boolean, implementation: T): T {
 }
 
 /** Fully-qualified services this server exposes (and describes through reflection). */
-export const SERVED_SERVICES = [TaskSchedulerDefinition.fullName, 'grpc.health.v1.Health'] as const;
+export const SERVED_SERVICES = [TaskSchedulerDefinition.fullName, TaskSchedulerAdminDefinition.fullName, 'grpc.health.v1.Health'] as const;
 
 /**
  * Builds the gRPC server: TaskScheduler, grpc.health.v1.Health, and server reflection (v1, v1alpha).
@@ -111,8 +115,9 @@ export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer
     },
     tracedIf(deps.tracing ?? false, mapErrors(TaskSchedulerDefinition.fullName, createTaskSchedulerService({ ...deps, ...(deps.tracing ? { traceOfCall: callTrace } : {}) }), throttledLogger(deps.logger.child({ component: 'grpc' })), deps.onCall)),
   );
+  if (deps.admin) server.add(TaskSchedulerAdminDefinition, mapErrors(TaskSchedulerAdminDefinition.fullName, deps.admin, deps.logger.child({ component: 'grpc' }), deps.onCall));
   server.add(HealthDefinition, HealthServiceImpl(deps.health));
-  addReflection(server, SERVED_SERVICES);
+  addReflection(server, deps.admin ? SERVED_SERVICES : SERVED_SERVICES.filter((name) => name !== TaskSchedulerAdminDefinition.fullName));
 
   return {
     raw: server,

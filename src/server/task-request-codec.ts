@@ -9,7 +9,8 @@
  * cursor: short ASCII strings are decoded without TextDecoder, and a type URL of a supported argument type is
  * matched on its bytes and answered with one interned string.
  *
- * Exactness: the fast path only accepts what it fully understands — the ten plain TaskRequest fields and the
+ * Exactness: the fast path only accepts what it fully understands — the ten plain TaskRequest fields
+ * (the scheduling fields 14-17 are rare and go to the generated decoder) and the
  * two Any fields with their declared wire types, varints of canonical length, single-byte bools. Anything
  * else (an unknown or mistyped field, a group, a malformed or truncated message, an over-long varint)
  * is decoded again from the start by the generated decoder, so odd input gets exactly the generated
@@ -156,6 +157,10 @@ function decodeFast(bytes: Uint8Array): TaskRequest {
     executionTimeoutMs: Long.UZERO,
     retryPolicy: undefined,
     awaitUnknownDeps: false,
+    startAtMs: Long.UZERO,
+    delayMs: Long.ZERO,
+    priority: 0,
+    concurrencyKey: '',
   };
   while (cursor.pos < cursor.end) {
     switch (cursor.uint32()) {

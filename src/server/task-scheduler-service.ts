@@ -93,19 +93,21 @@ function eventMessage(event: DomainTaskEvent): TaskEvent {
   };
 }
 
-/**
- * The gRPC face of the scheduler: maps generated messages to domain requests and back. Thin on
- * purpose — errors are thrown as domain errors and become statuses in `errorMiddleware`.
- */
-export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): TaskSchedulerServiceImplementation<CallContext> {
-  const { scheduler, registry, decodeLimits, traceOfCall } = deps;
-  const { maxArgs, maxDeps, maxTaskIdLength, maxDependencyTimeoutMs, maxExecutionTimeoutMs } = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
-  const parked = new ParkedWaits(deps.waitLimits ?? DEFAULT_WAIT_LIMITS);
-  const maxBatchTasks = deps.maxBatchTasks ?? DEFAULT_MAX_BATCH_TASKS;
+/** Checks a TaskRequest and maps it to the domain's, or submits it: SubmitTask's work, shared with schedule fires. */
+export interface TaskSubmitter {
+  /** Throws the error SubmitTask would answer for a malformed request (method, args, deps, limits). */
+  check(request: TaskRequest): SubmitRequest;
+  /** {@link check} with the trace context given (SubmitTasks reads the call's once for the batch). */
+  decode(request: TaskRequest, trace: string | undefined, fromCaller: boolean | undefined): SubmitRequest;
+  submit(request: TaskRequest): Promise<TaskResponse>;
+}
 
-  /** A TaskRequest checked against the request limits and decoded (SPEC §5c order: method, args, deps). */
-  function decodeSubmission(request: TaskRequest, trace: string | undefined, fromCaller: boolean | undefined): SubmitRequest {
-    // The limit checks are number comparisons; their messages are built only when one fails.
+export function createTaskSubmitter(deps: TaskSchedulerServiceDeps): TaskSubmitter {
+  const { scheduler, decodeLimits, traceOfCall } = deps;
+  const { maxArgs, maxDeps, maxTaskIdLength, maxDependencyTimeoutMs, maxExecutionTimeoutMs } = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
+  const decode = (request: TaskRequest, trace: string | undefined, fromCaller: boolean | undefined): SubmitRequest => {
+    // SPEC §5c order: method, then args, then deps (in the scheduler). The limit checks are number
+    // comparisons; their messages are built only when one fails.
     scheduler.resolveMethod(request.method);
     if (request.taskId.length > maxTaskIdLength) checkTaskId(request.taskId, maxTaskIdLength);
     if (request.args.length > maxArgs) checkArgCount(request.args.length, maxArgs);
@@ -129,14 +131,40 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
       awaitUnknownDeps: request.awaitUnknownDeps ? true : undefined,
       trace,
       fromCaller,
+      // Checked by the scheduler (INVALID_ARGUMENT naming the field); two Long tests when unset.
+      startAtMs: request.startAtMs.isZero() ? 0 : uint64Number(request.startAtMs),
+      delayMs: request.delayMs.isZero() ? 0 : request.delayMs.toNumber(),
+      priority: request.priority,
+      concurrencyKey: request.concurrencyKey,
     };
-  }
+  };
+  const check = (request: TaskRequest): SubmitRequest => {
+    const traced = traceOfCall?.();
+    return decode(request, traced?.trace, traced?.fromCaller);
+  };
+  return {
+    check,
+    decode,
+    async submit(request: TaskRequest): Promise<TaskResponse> {
+      const outcome = await scheduler.submit(check(request));
+      return { taskId: outcome.taskId, status: STATUS_TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
+    },
+  };
+}
+
+/**
+ * The gRPC face of the scheduler: maps generated messages to domain requests and back. Thin on
+ * purpose — errors are thrown as domain errors and become statuses in `errorMiddleware`.
+ */
+export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): TaskSchedulerServiceImplementation<CallContext> {
+  const { scheduler, registry, traceOfCall } = deps;
+  const submitter = createTaskSubmitter(deps);
+  const parked = new ParkedWaits(deps.waitLimits ?? DEFAULT_WAIT_LIMITS);
+  const maxBatchTasks = deps.maxBatchTasks ?? DEFAULT_MAX_BATCH_TASKS;
 
   return {
-    async submitTask(request: TaskRequest): Promise<TaskResponse> {
-      const traced = traceOfCall?.();
-      const outcome = await scheduler.submit(decodeSubmission(request, traced?.trace, traced?.fromCaller));
-      return { taskId: outcome.taskId, status: STATUS_TO_PROTO[outcome.status], result: outcome.result, attempts: outcome.attempts };
+    submitTask(request: TaskRequest): Promise<TaskResponse> {
+      return submitter.submit(request);
     },
 
     async submitTasks(request: SubmitTasksRequest): Promise<SubmitTasksResponse> {
@@ -144,7 +172,7 @@ export function createTaskSchedulerService(deps: TaskSchedulerServiceDeps): Task
       if (request.tasks.length > maxBatchTasks) throw new InvalidArgumentsError(`${request.tasks.length} tasks is over the limit of ${maxBatchTasks} (--max-batch-tasks)`);
       const tasks = request.tasks.map((task, i) => {
         try {
-          return { ...decodeSubmission(task, undefined, undefined), detached: true };
+          return { ...submitter.decode(task, undefined, undefined), detached: true };
         } catch (err) {
           throw err instanceof TaskSchedulerError ? new InvalidArgumentsError(`tasks[${i}]${task.taskId === '' ? '' : ` (task_id '${clip(task.taskId)}')`}: ${err instanceof InvalidArgumentsError ? err.detail : err.message}`) : err;
         }

@@ -10,6 +10,14 @@ export type AsyncTaskFn = (args: readonly ArgValue[], ctx: TaskContext) => Promi
 /** Where a task comes from, as `TaskInfo.source` reports it: `builtin`, `plugin:<name>` or `user`. */
 export type TaskSource = 'builtin' | 'user' | `plugin:${string}`;
 
+/** Scheduling defaults of a method (flags override them; see README "Scheduling"). */
+export interface TaskLimits {
+  /** Most tasks of this method running at once on a replica; absent: no own limit. */
+  readonly maxConcurrency?: number | undefined;
+  /** Most starts per interval on a replica; absent: no limit. */
+  readonly rateLimit?: { readonly starts: number; readonly intervalMs: number } | undefined;
+}
+
 /** A registered task. Method names are unique across sync and async tasks. */
 export type TaskDefinition =
   | {
@@ -22,6 +30,8 @@ export type TaskDefinition =
       readonly worker?: boolean;
       /** Retry policy of requests that name none; absent: run once. */
       readonly retry?: RetryPolicy | undefined;
+      /** Scheduling defaults; absent (the usual case): none. */
+      readonly limits?: TaskLimits | undefined;
     }
   | {
       readonly name: string;
@@ -30,6 +40,7 @@ export type TaskDefinition =
       readonly description: string;
       readonly source: TaskSource;
       readonly retry?: RetryPolicy | undefined;
+      readonly limits?: TaskLimits | undefined;
     };
 
 /** Options of {@link syncTask} / {@link asyncTask}. */
@@ -49,6 +60,10 @@ export interface TaskOptions {
    * it the task runs once. Zero or absent backoff fields take their defaults (1 s, ×2, at most 60 s).
    */
   readonly retry?: RetryPolicyInput;
+  /** Most tasks of this method running at once on a replica (1..1,000,000); `--method-concurrency` overrides it. */
+  readonly maxConcurrency?: number;
+  /** Most starts per interval on a replica; `--method-rate-limit` overrides it. */
+  readonly rateLimit?: { readonly starts: number; readonly intervalMs: number };
 }
 
 /** Options of {@link syncTask}. */
@@ -155,5 +170,18 @@ function registerTask(task: { kind: 'sync'; fn: SyncTaskFn; worker: boolean } | 
     description: options?.description ?? '',
     source: options?.source ?? 'user',
     ...(retry ? { retry } : {}),
+    ...(options?.maxConcurrency !== undefined || options?.rateLimit ? { limits: limitsOf(name, options) } : {}),
   });
+}
+
+/** Checks a registration's scheduling defaults, so a bad one fails at start-up. */
+function limitsOf(name: string, options: TaskOptions): TaskLimits {
+  const { maxConcurrency, rateLimit } = options;
+  if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1 && maxConcurrency <= 1_000_000)) {
+    throw new Error(`task '${name}': maxConcurrency must be an integer from 1 to 1000000, got ${String(maxConcurrency)}`);
+  }
+  if (rateLimit && !(Number.isInteger(rateLimit.starts) && rateLimit.starts >= 1 && rateLimit.starts <= 1_000_000 && Number.isInteger(rateLimit.intervalMs) && rateLimit.intervalMs >= 1 && rateLimit.intervalMs <= 86_400_000)) {
+    throw new Error(`task '${name}': rateLimit must be 1..1000000 starts per 1..86400000 ms`);
+  }
+  return { maxConcurrency, rateLimit };
 }

@@ -134,10 +134,10 @@ describe('server reflection through buf curl, no proto files', () => {
     expect(JSON.parse(res.stdout || res.stderr)).toEqual({ code: 'not_found', message: 'Method not found: nope' });
   });
 
-  test('--list-services names exactly TaskScheduler and Health', async () => {
+  test('--list-services names exactly TaskScheduler, TaskSchedulerAdmin and Health', async () => {
     const res = await bufCurl([...grpc, '--list-services', `http://${server.address}`], emptyDir);
     expect(res.stderr).toBe('');
-    expect(res.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'taskscheduler.TaskScheduler']);
+    expect(res.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'taskscheduler.TaskScheduler', 'taskscheduler.TaskSchedulerAdmin']);
   });
 
   test('--list-methods names every RPC', async () => {
@@ -154,6 +154,12 @@ describe('server reflection through buf curl, no proto files', () => {
       'taskscheduler.TaskScheduler/SubmitTasks',
       'taskscheduler.TaskScheduler/WaitResult',
       'taskscheduler.TaskScheduler/WatchTasks',
+      'taskscheduler.TaskSchedulerAdmin/CreateSchedule',
+      'taskscheduler.TaskSchedulerAdmin/DeleteSchedule',
+      'taskscheduler.TaskSchedulerAdmin/GetQueueStats',
+      'taskscheduler.TaskSchedulerAdmin/ListSchedules',
+      'taskscheduler.TaskSchedulerAdmin/PauseMethod',
+      'taskscheduler.TaskSchedulerAdmin/ResumeMethod',
     ]);
   });
 
@@ -165,7 +171,23 @@ describe('server reflection through buf curl, no proto files', () => {
     expect(answer(res)).toMatchObject({ status: 'SUCCESS', result: '42' });
     expect(res.stderr).toContain(`POST ${reflectionPath}`);
     const list = await bufCurl([...grpc, '--reflect-protocol', protocol, '--list-services', `http://${server.address}`], emptyDir);
-    expect(list.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'taskscheduler.TaskScheduler']);
+    expect(list.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'taskscheduler.TaskScheduler', 'taskscheduler.TaskSchedulerAdmin']);
+  });
+
+  test('TaskSchedulerAdmin through buf curl: a delayed task, a schedule, pause and stats; a bad time zone is INVALID_ARGUMENT', async () => {
+    const delayed = answer(await call('taskscheduler.TaskScheduler/SubmitTask', { task_id: 'curl-later', method: 'echo', detached: true, delay_ms: 60_000, priority: 3, concurrency_key: 'tenant-1' }));
+    expect(delayed).toEqual({ taskId: 'curl-later' }); // PENDING is the default value, not printed
+    const created = answer(await call('taskscheduler.TaskSchedulerAdmin/CreateSchedule', { schedule: { name: 'curl-tick', cron: '0 0 1 1 *', time_zone: 'UTC', task: { method: 'echo' } } }));
+    expect(created).toMatchObject({ name: 'curl-tick', cron: '0 0 1 1 *', timeZone: 'UTC', task: { method: 'echo' } });
+    expect(answer(await call('taskscheduler.TaskSchedulerAdmin/ListSchedules', {}))).toMatchObject({ schedules: [{ name: 'curl-tick' }] });
+    expect(answer(await call('taskscheduler.TaskSchedulerAdmin/PauseMethod', { method: 'echo' }))).toEqual({ pausedMethods: ['echo'] });
+    expect(answer(await call('taskscheduler.TaskSchedulerAdmin/GetQueueStats', {}))).toMatchObject({ methods: [{ method: 'echo', paused: true }], delayed: 1 });
+    expect(answer(await call('taskscheduler.TaskSchedulerAdmin/ResumeMethod', { method: 'echo' }))).toEqual({});
+    expect(answer(await call('taskscheduler.TaskSchedulerAdmin/DeleteSchedule', { name: 'curl-tick' }))).toEqual({ deleted: true });
+    const bad = await call('taskscheduler.TaskSchedulerAdmin/CreateSchedule', { schedule: { name: 'x', cron: '* * * * *', time_zone: 'Mars/Olympus', task: { method: 'echo' } } });
+    expect(bad.status).not.toBe(0);
+    expect(JSON.parse(bad.stdout || bad.stderr)).toEqual({ code: 'invalid_argument', message: 'Invalid arguments: time_zone \'Mars/Olympus\' is not a known IANA time zone (e.g. "Europe/Berlin"; empty = UTC)' });
+    await server.client.cancelTask({ taskId: 'curl-later' });
   });
 
   test('Health Check through buf curl answers SERVING', async () => {

@@ -2,10 +2,13 @@ import { ClientError, Status } from 'nice-grpc';
 import { buildApp, createBuiltinRegistry, type App, type AppConfig, type AppDeps } from '../../src/app';
 import { createTaskSchedulerClient, type ClientOptions } from '../../src/client/create-client';
 import type { TaskSchedulerClient } from '../../generated/taskscheduler/task_scheduler';
+import type { TaskSchedulerAdminClient } from '../../generated/taskscheduler/task_scheduler_admin';
 
 /** A real server on 127.0.0.1:0 and a generated nice-grpc client talking to it. */
 export interface TestServer {
   readonly client: TaskSchedulerClient;
+  /** TaskSchedulerAdmin (schedules, pause/resume, queue stats) on the same channel. */
+  readonly admin: TaskSchedulerAdminClient;
   readonly address: string;
   /** The metrics endpoint's address, when the config set `metricsAddr` (use 127.0.0.1:0). */
   readonly metricsAddress: string | undefined;
@@ -25,6 +28,7 @@ export async function startTestServer(config: Partial<AppConfig> = {}, deps: App
   const connection = createTaskSchedulerClient(address, clientOptions);
   return {
     client: connection.client,
+    admin: connection.admin,
     address,
     metricsAddress,
     dashboardAddress,

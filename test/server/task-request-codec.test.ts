@@ -43,6 +43,10 @@ const requestArb: fc.Arbitrary<TaskRequest> = fc.record({
     { nil: undefined },
   ),
   awaitUnknownDeps: fc.boolean(),
+  startAtMs: longArb,
+  delayMs: fc.constantFrom(Long.ZERO, Long.fromNumber(5), Long.fromNumber(-5)),
+  priority: fc.integer({ min: -2000, max: 2000 }),
+  concurrencyKey: textArb,
 });
 
 function outcome(decode: (bytes: Uint8Array) => TaskRequest, bytes: Uint8Array): { ok: TaskRequest } | { error: string } {

@@ -117,7 +117,11 @@ function renderOverview(o) {
   $('ov-rate').textContent = String(o.tasksPerSecond);
   $('ov-running').textContent = String(o.running);
   $('ov-pending').textContent = String(o.pending);
-  $('ov-waiting').textContent = `${o.waitingForDeps} on deps, ${o.waitingForSlot} on a slot`;
+  const s = o.scheduling;
+  const depth = Object.entries(s.waitingByMethod).map(([method, n]) => `${method} ${n}`).join(', ');
+  const keys = Object.entries(s.runningByKey).map(([key, n]) => `${key} ${n}`).join(', ');
+  $('ov-waiting').textContent = `${o.waitingForDeps} on deps, ${o.waitingForSlot} on a slot, ${s.delayed} delayed` +
+    (s.paused.length ? ` · paused: ${s.paused.join(', ')}` : '') + (depth ? ` · queued: ${depth}` : '') + (keys ? ` · running by key: ${keys}` : '');
   $('ov-failed').textContent = String(o.totals.failed);
   $('ov-succeeded').textContent = String(o.totals.succeeded);
   $('ov-cancelled').textContent = String(o.totals.cancelled);
