@@ -361,7 +361,7 @@ export function buildApp(overrides: Partial<AppConfig> = {}, deps: AppDeps = {})
       keyConcurrency: config.keyConcurrency,
       methodRateLimits: config.methodRateLimits,
       keyRateLimit: config.keyRateLimit,
-      keySlots: results instanceof RedisResultStore ? results.keySlots : undefined,
+      globalLimits: results instanceof RedisResultStore ? results.globalLimits : undefined,
       maxScheduleAheadMs: config.maxScheduleAheadMs,
     },
     ...(pool ? { pool } : {}),

@@ -3,6 +3,7 @@ import type { TaskSchedulerError } from '../errors';
 import type { TaskProgress, TaskRecord } from '../results/task-record';
 import type { RetryPolicy } from '../tasks/retry-policy';
 import type { TaskDefinition } from '../tasks/task-registry';
+import type { StartLimits } from './queue/global-limits';
 import { TaskAbort } from './task-abort';
 
 /**
@@ -67,8 +68,8 @@ export class InFlightTask extends TaskAbort {
   queueEntry: unknown = undefined;
   slotMethod: unknown = undefined;
   slotKey: unknown = undefined;
-  /** Holds one of its concurrency key's global slots (Redis; see `queue/key-slots.ts`). */
-  globalKeySlot = false;
+  /** The limits its start was counted against across replicas (Redis; see `queue/global-limits.ts`); released with the slot. */
+  globalStart: StartLimits | undefined = undefined;
   /** Counted in the scheduler's waiting-for-dependencies total. */
   waitsForDeps = false;
   /** False for a task whose only store write is its final record (see `completesNow` in the scheduler). */

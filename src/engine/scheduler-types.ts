@@ -10,7 +10,7 @@ import type { RetryPolicyInput } from '../tasks/retry-policy';
 import type { TaskDefinition, TaskRegistry } from '../tasks/task-registry';
 import type { RunQueueStats } from './queue/run-queue';
 import type { RateLimit } from './queue/rate-limit';
-import type { KeySlots } from './queue/key-slots';
+import type { GlobalLimits } from './queue/global-limits';
 import type { LongInlineRuns } from './long-inline-runs';
 
 /** What the scheduler needs, built once by `main` (or a test) and passed in. */
@@ -62,8 +62,8 @@ export interface SchedulingOptions {
   readonly keyConcurrency?: number;
   readonly methodRateLimits?: ReadonlyMap<string, RateLimit>;
   readonly keyRateLimit?: RateLimit | undefined;
-  /** With a shared store: the global per-key count that makes `keyConcurrency` hold across replicas. */
-  readonly keySlots?: KeySlots | undefined;
+  /** With a shared store: the global counts that make the method and key limits hold across replicas. */
+  readonly globalLimits?: GlobalLimits | undefined;
   /** Furthest start time a request may ask for, ms ahead (default a year). */
   readonly maxScheduleAheadMs?: number;
 }

@@ -89,7 +89,7 @@ class TaskScheduler implements Scheduler {
       maxDependentTasks: deps.maxDependentTasks ?? 0,
       maxUnfinishedBytes: deps.maxUnfinishedBytes ?? 0,
     });
-    const keySlots = scheduling?.keyConcurrency && scheduling.keySlots ? { slots: scheduling.keySlots, limit: scheduling.keyConcurrency } : undefined;
+    const globalLimits = scheduling?.globalLimits;
     const shared = isSharedResultStore(deps.results) ? deps.results : undefined;
     this.#remote = shared ? new RemoteTasks(shared) : undefined;
     const inFlight = new Map<string, InFlightTask>();
@@ -101,7 +101,7 @@ class TaskScheduler implements Scheduler {
       maxTasks: deps.maxBatchTasks ?? DEFAULT_MAX_BATCH_TASKS,
     });
     const observer = combineObservers([deps.observer, this.#watches]);
-    this.#lifecycle = new TaskLifecycle({ results: deps.results, queue: this.#queue, keySlots: keySlots?.slots, admission: this.#admission, observer, logger: this.#logger, inFlight });
+    this.#lifecycle = new TaskLifecycle({ results: deps.results, queue: this.#queue, globalLimits, admission: this.#admission, observer, logger: this.#logger, inFlight });
     this.#lookup = {
       inFlight: (taskId) => this.#lifecycle.inFlight.get(taskId),
       stored: (taskId) => this.#results.get(taskId),
@@ -110,7 +110,7 @@ class TaskScheduler implements Scheduler {
     this.#runner = new TaskRunner({
       lifecycle: this.#lifecycle,
       queue: this.#queue,
-      keySlots,
+      globalLimits,
       lookup: this.#lookup,
       pool: deps.pool,
       logger: this.#logger,

@@ -7,7 +7,7 @@ import { retryDelayMs, type RetryPolicy } from '../tasks/retry-policy';
 import type { Admission } from './admission';
 import { InFlightTask, type TaskRun } from './in-flight-task';
 import type { RunQueue } from './queue/run-queue';
-import type { KeySlots } from './queue/key-slots';
+import type { GlobalLimits } from './queue/global-limits';
 import type { SchedulerObserver } from './scheduler-types';
 import { TaskAbort } from './task-abort';
 import { failedWith, terminalOf, type Terminal } from './task-outcome';
@@ -16,8 +16,8 @@ import { failedWith, terminalOf, type Terminal } from './task-outcome';
 export interface TaskLifecycleDeps {
   readonly results: ResultStore;
   readonly queue: RunQueue;
-  /** Global per-key slots (shared store with --key-concurrency); absent: per replica only. */
-  readonly keySlots?: KeySlots | undefined;
+  /** Global method/key limits (shared store); absent: per replica only. */
+  readonly globalLimits?: GlobalLimits | undefined;
   readonly admission: Admission;
   readonly observer: SchedulerObserver | undefined;
   readonly logger: Logger;
@@ -38,7 +38,7 @@ export class TaskLifecycle {
   /** Records outlive the process: RUNNING is stored before an attempt runs, shutdown leaves PENDING tasks. */
   readonly #durable: boolean;
   readonly #queue: RunQueue;
-  readonly #keySlots: KeySlots | undefined;
+  readonly #globalLimits: GlobalLimits | undefined;
   readonly #admission: Admission;
   readonly #observer: SchedulerObserver | undefined;
   readonly #logger: Logger;
@@ -51,7 +51,7 @@ export class TaskLifecycle {
     this.#results = deps.results;
     this.#durable = deps.results.durable;
     this.#queue = deps.queue;
-    this.#keySlots = deps.keySlots;
+    this.#globalLimits = deps.globalLimits;
     this.#admission = deps.admission;
     this.#observer = deps.observer;
     this.#logger = deps.logger;
@@ -290,12 +290,12 @@ export class TaskLifecycle {
     if (!task.holdsSlot) return;
     task.holdsSlot = false;
     this.#queue.release(task);
-    if (task.globalKeySlot) {
-      task.globalKeySlot = false;
-      const key = task.run.concurrencyKey;
+    const held = task.globalStart;
+    if (held) {
+      task.globalStart = undefined;
       // A failed release is taken back with this replica's lease if the replica is lost; while it
       // lives, the slot stays counted (logged so it is seen).
-      this.#keySlots!.release(key).catch((err: unknown) => this.#logger.error('releasing a global key slot failed', { key, err }));
+      this.#globalLimits!.release(held).catch((err: unknown) => this.#logger.error('releasing a global slot failed', { method: held.method, key: held.key, err }));
     }
   }
 

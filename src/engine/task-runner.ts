@@ -6,7 +6,7 @@ import type { TaskPool } from '../tasks/pool/task-pool';
 import { anyUnfinished, awaitDependencies, checkDependencies, type DependencyLookup } from './dependencies';
 import type { InFlightTask } from './in-flight-task';
 import type { RunQueue } from './queue/run-queue';
-import type { KeySlots } from './queue/key-slots';
+import { GLOBAL_SLOT_RETRY_MS, type GlobalLimits, type StartLimits } from './queue/global-limits';
 import { sleepUntil } from './queue/start-time';
 import type { LongInlineRuns } from './long-inline-runs';
 import { executeAttempt, isInline } from './task-execution';
@@ -17,8 +17,8 @@ import { isRetryable, terminalOf } from './task-outcome';
 export interface TaskRunnerDeps {
   readonly lifecycle: TaskLifecycle;
   readonly queue: RunQueue;
-  /** With a shared store and --key-concurrency: the global per-key count, and its limit. */
-  readonly keySlots?: { readonly slots: KeySlots; readonly limit: number } | undefined;
+  /** With a shared store: the method and key limits counted across replicas. */
+  readonly globalLimits?: GlobalLimits | undefined;
   readonly lookup: DependencyLookup;
   readonly pool: TaskPool | undefined;
   readonly logger: Logger;
@@ -32,9 +32,6 @@ export interface TaskRunnerDeps {
   readonly longInlineRuns?: LongInlineRuns;
 }
 
-/** How long a task whose key has no free global slot waits before it queues again. */
-const GLOBAL_KEY_RETRY_MS = 25;
-
 const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
 
 /**
@@ -45,7 +42,7 @@ const NO_DEPENDENCY_RESULTS: ReadonlyMap<string, string> = new Map();
 export class TaskRunner {
   readonly #lifecycle: TaskLifecycle;
   readonly #queue: RunQueue;
-  readonly #keySlots: { readonly slots: KeySlots; readonly limit: number } | undefined;
+  readonly #globalLimits: GlobalLimits | undefined;
   readonly #lookup: DependencyLookup;
   readonly #pool: TaskPool | undefined;
   readonly #logger: Logger;
@@ -58,7 +55,7 @@ export class TaskRunner {
   constructor(deps: TaskRunnerDeps) {
     this.#lifecycle = deps.lifecycle;
     this.#queue = deps.queue;
-    this.#keySlots = deps.keySlots;
+    this.#globalLimits = deps.globalLimits;
     this.#lookup = deps.lookup;
     this.#pool = deps.pool;
     this.#logger = deps.logger;
@@ -112,12 +109,16 @@ export class TaskRunner {
           lifecycle.releaseSlot(task);
           return task.done;
         }
-        if (this.#keySlots && task.run.concurrencyKey !== '' && !(await this.#globalKeySlot(task))) {
-          // Every global slot of its key is taken (on other replicas): give the local slot back to
-          // other keys' tasks, wait a little, and queue again.
-          lifecycle.releaseSlot(task);
-          if (!(await sleepUntil(Date.now() + GLOBAL_KEY_RETRY_MS, (listener) => task.current.onAbort(listener)))) return task.done;
-          continue;
+        const limits = this.#globalLimits && this.#queue.limitsOf(task);
+        if (limits) {
+          const waitMs = await this.#globalStart(task, limits);
+          if (waitMs !== 0) {
+            // A limit is reached across replicas (or Redis did not answer): give the local slot back
+            // to other tasks, wait until the limit may allow a start, and queue again.
+            lifecycle.releaseSlot(task);
+            if (!(await sleepUntil(Date.now() + waitMs, (listener) => task.current.onAbort(listener)))) return task.done;
+            continue;
+          }
         }
         try {
           const pending = this.#attempt(task, args, dependencyResults);
@@ -148,16 +149,20 @@ export class TaskRunner {
     }
   }
 
-  /** Takes a global slot of the task's key; false when none is free (or Redis did not answer: retried). */
-  async #globalKeySlot(task: InFlightTask): Promise<boolean> {
+  /** Counts the start against the global limits: 0 when it may start, else ms to wait (Redis did not answer: retried). */
+  async #globalStart(task: InFlightTask, limits: StartLimits): Promise<number> {
+    let waitMs: number;
     try {
-      task.globalKeySlot = await this.#keySlots!.slots.tryAcquire(task.run.concurrencyKey, this.#keySlots!.limit);
+      waitMs = await this.#globalLimits!.tryStart(limits);
     } catch (err) {
-      this.#logger.warn('taking a global key slot failed; retrying', { taskId: task.record.taskId, err });
-      return false;
+      this.#logger.warn('counting a start against the global limits failed; retrying', { taskId: task.record.taskId, err });
+      return GLOBAL_SLOT_RETRY_MS;
     }
-    if (task.globalKeySlot && task.finishing) this.#lifecycle.releaseSlot(task);
-    return task.globalKeySlot && !task.finishing;
+    if (waitMs !== 0) return waitMs;
+    task.globalStart = limits;
+    // Cancelled meanwhile: give everything back (the caller then sees the task finishing).
+    if (task.finishing) this.#lifecycle.releaseSlot(task);
+    return task.finishing ? GLOBAL_SLOT_RETRY_MS : 0;
   }
 
   /** Starts an attempt: a string at once for an inline task on a store that need not be waited for (the hot path), else a promise. */

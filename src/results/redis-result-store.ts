@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RedisKeySlots, type KeySlots } from '../engine/queue/key-slots';
+import { RedisGlobalLimits, type GlobalLimits } from '../engine/queue/global-limits';
 import { RedisScheduleStore } from '../scheduling/redis-schedule-store';
 import type { ScheduleStore } from '../scheduling/schedule-store';
 import { hostname } from 'node:os';
@@ -77,7 +77,7 @@ export class RedisResultStore implements SharedResultStore {
   readonly #redis: Client;
   readonly schedules: ScheduleStore;
   /** Global per-key running counts (`--key-concurrency` across replicas). */
-  readonly keySlots: KeySlots;
+  readonly globalLimits: GlobalLimits;
   readonly #sub: Redis;
   readonly #ownedKey: string;
   readonly #leaseKey: string;
@@ -131,7 +131,7 @@ export class RedisResultStore implements SharedResultStore {
       ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     };
     this.#redis = new Redis(options.url, { ...redisOptions, connectionName: `task-scheduler:${this.replicaId}` }) as Client;
-    this.keySlots = new RedisKeySlots(this.#redis, this.#prefix, this.replicaId);
+    this.globalLimits = new RedisGlobalLimits(this.#redis, this.#prefix, this.replicaId);
     this.schedules = new RedisScheduleStore(this.#redis, this.#prefix, (pending) => this.#call(pending));
     this.#redis.defineCommand('tsInsert', { numberOfKeys: 3, lua: INSERT_SCRIPT });
     // Variable key count: the count is passed first at each call.

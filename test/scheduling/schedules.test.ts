@@ -164,7 +164,7 @@ describe('three replicas on Redis', () => {
   });
 });
 
-describe('global per-key limit on Redis', () => {
+describe('global limits on Redis (per key, per method, start rates)', () => {
   let redis: RedisInstance;
   beforeAll(async () => {
     redis = await startRedis();
@@ -188,5 +188,49 @@ describe('global per-key limit on Redis', () => {
     expect(answers).toHaveLength(48);
     expect(notes.maxRunning.get('k')).toBe(2);
     expect(notes.maxRunning.get('other')).toBe(2);
+  });
+
+  test('--method-concurrency note=3 holds across three replicas (a lost replica\'s slots do not count)', async () => {
+    const notes = new Notes();
+    const prefix = uniquePrefix('methods');
+    const client = new Redis(redis.url);
+    await client.hset(`${prefix}ms:note`, 'lost-replica', 3);
+    client.disconnect();
+    for (let i = 0; i < 3; i++) {
+      servers.push(await startNotedServer(notes, { store: redis.url, redisPrefix: prefix, leaseMs: 1_000, methodConcurrency: new Map([['note', 3]]) }));
+    }
+    const answers = await Promise.all(Array.from({ length: 36 }, (_, i) => servers[i % 3]!.client.submitTask({ method: 'note', args: [toAny('m'), toAny(60)] })));
+    for (const answer of answers) expect(answer.status).toBe(TaskResponse_Status.SUCCESS);
+    // Each replica alone would run 3 at once, 9 in all.
+    expect(notes.maxRunning.get('m')).toBe(3);
+  });
+
+  test('--method-rate-limit and --key-rate-limit hold across three replicas: never more starts in any window than allowed', async () => {
+    const notes = new Notes();
+    const prefix = uniquePrefix('rates');
+    const rate = { starts: 4, intervalMs: 1_000 };
+    for (let i = 0; i < 3; i++) {
+      servers.push(await startNotedServer(notes, { store: redis.url, redisPrefix: prefix, leaseMs: 1_000, methodRateLimits: new Map([['note', rate]]), keyRateLimit: { starts: 2, intervalMs: 1_000 } }));
+    }
+    const calls: Promise<unknown>[] = [];
+    // 18 starts of the method in all; 6 of them on key t (at most 2 a second of those).
+    for (let i = 0; i < 18; i++) calls.push(servers[i % 3]!.client.submitTask({ method: 'note', args: [toAny(i % 3 === 0 ? 't' : 'free'), toAny(0)], concurrencyKey: i % 3 === 0 ? 't' : '' }));
+    const before = Date.now();
+    await Promise.all(calls);
+    const took = Date.now() - before;
+    const most = (starts: readonly number[], windowMs: number): number => {
+      let best = 0;
+      for (const from of starts) best = Math.max(best, starts.filter((at) => at >= from && at < from + windowMs).length);
+      return best;
+    };
+    const all = notes.starts.map((start) => start.at).sort((a, b) => a - b);
+    const keyed = notes.starts.filter((start) => start.label === 't').map((start) => start.at).sort((a, b) => a - b);
+    expect(all).toHaveLength(18);
+    // Starts are counted on Redis's clock, the times here on the tasks' (the same machine); 50 ms for
+    // the way from the count to the task. Each replica alone would allow 12 a second.
+    expect(most(all, rate.intervalMs - 50)).toBeLessThanOrEqual(4);
+    expect(most(keyed, 1_000 - 50)).toBeLessThanOrEqual(2);
+    // 18 starts at 4 a second need at least 4 full windows after the first.
+    expect(took).toBeGreaterThanOrEqual(3_900);
   });
 });

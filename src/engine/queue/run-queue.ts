@@ -2,6 +2,7 @@ import type { InFlightTask } from '../in-flight-task';
 import { Lane, laneBefore, newEntry, nextTurn, type QueueEntry } from './fairness';
 import { IndexedHeap } from './heap';
 import { PausedMethods } from './pause';
+import type { StartLimits } from './global-limits';
 import { SlidingWindow, type RateLimit } from './rate-limit';
 
 /** How the run queue bounds and orders starts (flags; registration defaults come with each method). */
@@ -29,6 +30,7 @@ interface Counted {
 
 interface MethodState extends Counted {
   readonly limit: number;
+  readonly rate: RateLimit | undefined;
 }
 
 /** What a queued task waits for: a slot of its own, or one of these. */
@@ -57,7 +59,7 @@ export interface RunQueueStats {
  *
  * Hot path: when none of those are configured and nothing waits, {@link tryAcquire} is the old
  * semaphore (a counter and a comparison, plus a per-key count for tasks that carry a key).
- * Limits are per replica here; with a shared Redis store the global per-key gate adds to them.
+ * Limits are per replica here; with a shared Redis store the global counts (`global-limits.ts`) add to them.
  */
 export class RunQueue {
   readonly #max: number;
@@ -203,6 +205,19 @@ export class RunQueue {
     if (this.#waiting !== 0) this.#dispatch();
   }
 
+  /**
+   * The limits that applied to the slot the task holds, for the global count across replicas
+   * (`global-limits.ts`); undefined when none did (the plain path: no method state was taken).
+   */
+  limitsOf(task: InFlightTask): StartLimits | undefined {
+    const method = task.slotMethod as MethodState | undefined;
+    const keyed = task.slotKey !== undefined;
+    const keyConcurrency = keyed ? this.#keyConcurrency : 0;
+    const keyRate = keyed ? this.#keyRate : undefined;
+    if (!method || (method.limit === 0 && method.rate === undefined && keyConcurrency === 0 && keyRate === undefined)) return undefined;
+    return { method: task.run.definition.name, methodConcurrency: method.limit, methodRate: method.rate, key: task.run.concurrencyKey, keyConcurrency, keyRate };
+  }
+
   stats(): RunQueueStats {
     const waitingByMethod = new Map<string, number>();
     const waitingByKey = new Map<string, number>();
@@ -227,7 +242,7 @@ export class RunQueue {
     if (!state) {
       const limits = task.run.definition.limits;
       const rate = this.#methodRates.get(name) ?? limits?.rateLimit;
-      state = { limit: this.#methodConcurrency.get(name) ?? limits?.maxConcurrency ?? 0, running: 0, parked: new Set(), window: rate ? new SlidingWindow(rate) : undefined };
+      state = { limit: this.#methodConcurrency.get(name) ?? limits?.maxConcurrency ?? 0, rate, running: 0, parked: new Set(), window: rate ? new SlidingWindow(rate) : undefined };
       this.#methods.set(name, state);
     }
     return state;
