@@ -7,54 +7,19 @@
  * concurrency keys with mixed priorities against `--max-concurrent-tasks 64 --key-concurrency 4`, next
  * to the same load without keys or priorities on the same server.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Long from 'long';
 import { toAny } from '../../src/args/encode-arg';
 import { writeTaskRequestFrame } from '../grpc-frame';
 import { cpuShare, measuredRun, type MeasuredRun } from '../measured-run';
-import { REPO_ROOT } from '../paths';
+import { beforeLastChangeOf, buildAt } from '../build-at';
 import { info, judge, type Scenario, type ScenarioContext, type ScenarioReport } from '../scenario';
 import { startOurServer, type OurServer } from '../servers';
 import { formatInt, formatMs, formatRatio, formatRuns, median } from '../stats';
 
 /** Goal of the issue: blocking add throughput unchanged within noise when the features are unused. */
 const UNUSED_GOAL = 0.95;
-
-/** The commit before the run queue: the parent of the commit that deleted the FIFO limiter. */
-function beforeCommit(): string {
-  const removal = execFileSync('git', ['rev-list', '-1', 'HEAD', '--', 'src/engine/concurrency-limiter.ts'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-  if (!removal) throw new Error('no commit touches src/engine/concurrency-limiter.ts: cannot find the build before the run queue');
-  return execFileSync('git', ['rev-parse', `${removal}^`], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-}
-
-/** Builds `commit` in a temporary worktree (sharing node_modules); returns its CLI and a cleanup. */
-function buildAt(commit: string, log: (line: string) => void): { main: string; remove: () => void } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ts-bench-before-'));
-  rmSync(dir, { recursive: true, force: true });
-  execFileSync('git', ['worktree', 'add', '--detach', dir, commit], { cwd: REPO_ROOT, stdio: 'ignore' });
-  const remove = () => {
-    try {
-      execFileSync('git', ['worktree', 'remove', '--force', dir], { cwd: REPO_ROOT, stdio: 'ignore' });
-    } catch {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-  try {
-    symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-    log(`  building ${commit.slice(0, 10)} in ${dir}`);
-    execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], { cwd: dir, stdio: 'ignore', timeout: 600_000 });
-    const main = path.join(dir, 'dist/src/cli/main.js');
-    if (!existsSync(main)) throw new Error(`the build of ${commit} made no ${main}`);
-    return { main, remove };
-  } catch (error) {
-    remove();
-    throw error;
-  }
-}
 
 /** Submits `count` detached `sleep 1` tasks, `inFlight` calls at a time, then waits until all ran. */
 async function detachedLoad(server: OurServer, count: number, keyed: boolean): Promise<{ submitPerSec: number; drainSeconds: number }> {
@@ -91,7 +56,8 @@ export const scheduling: Scenario = {
     const scheduledFile = path.join(ctx.workDir, 'j-add-scheduled.bin');
     writeTaskRequestFrame(plainFile, { method: 'add', args: [toAny(1), toAny(2)] });
     writeTaskRequestFrame(scheduledFile, { method: 'add', args: [toAny(1), toAny(2)], priority: 5, concurrencyKey: 'tenant-1' });
-    const commit = beforeCommit();
+    // The build before the run queue: the parent of the commit that deleted the FIFO limiter.
+    const commit = beforeLastChangeOf('src/engine/concurrency-limiter.ts');
     const before = buildAt(commit, ctx.log);
     const servers: OurServer[] = [];
     try {
