@@ -70,6 +70,15 @@ describe('in-process server with authTokens [s3cret, other]', () => {
     authed.close();
   });
 
+  test('TaskSchedulerAdmin needs the token too (pausing a method is not for anyone)', async () => {
+    const anonymous = createTaskSchedulerClient(server.address);
+    expect((await expectGrpcError(anonymous.admin.pauseMethod({ method: 'add' }))).code).toBe(Status.UNAUTHENTICATED);
+    anonymous.close();
+    const authed = createTaskSchedulerClient(server.address, { token: 's3cret' });
+    expect((await authed.admin.resumeMethod({ method: 'add' })).pausedMethods).toEqual([]); // the refused pause did nothing
+    authed.close();
+  });
+
   test('grpc.health.v1.Health/Check answers without a token', async () => {
     const { health, close } = connectHealth(server.address);
     try {
@@ -97,7 +106,7 @@ describe('in-process server with authTokens [s3cret, other]', () => {
     test('works with the token; buf curl sends -H headers to reflection only with --reflect-header "*"', async () => {
       const list = await bufCurl([...grpc, '--reflect-header', 'authorization: Bearer s3cret', '--list-services', base()], dir);
       expect(list.stderr).toBe('');
-      expect(list.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'taskscheduler.TaskScheduler']);
+      expect(list.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'taskscheduler.TaskScheduler', 'taskscheduler.TaskSchedulerAdmin']);
       const call = await bufCurl([...grpc, '-H', 'authorization: Bearer s3cret', '--reflect-header', '*', '-d', body, `${base()}/taskscheduler.TaskScheduler/SubmitTask`], dir);
       expect(call.stderr).toBe('');
       expect(JSON.parse(call.stdout)).toMatchObject({ status: 'SUCCESS', result: '42' });
