@@ -16,7 +16,7 @@ import type { RunQueue } from './queue/run-queue';
 import { UnknownDependency, type DependencyLookup } from './dependencies';
 import { InFlightTask, type DependencyState } from './in-flight-task';
 import type { SubmitRequest, TaskOutcome } from './scheduler-types';
-import { acceptedRecord, prepareTask, traceOfFirst, type PreparedTask } from './task-acceptance';
+import { acceptedRecord, prepareTask, traceOfFirst, type AcceptanceSettings, type PreparedTask } from './task-acceptance';
 import { identityMismatch } from './task-identity';
 import type { TaskLifecycle } from './task-lifecycle';
 import type { TaskRunner } from './task-runner';
@@ -33,14 +33,11 @@ export interface BatchAcceptanceDeps {
   readonly lookup: DependencyLookup;
   readonly admission: Admission;
   readonly queue: RunQueue;
-  readonly maxAttempts: number;
-  /** Latest start time a request may ask for, ms ahead (`--max-schedule-ahead-ms`). */
-  readonly maxAheadMs: number;
+  /** Retry, start-time and await-unknown-deps bounds and defaults, as for SubmitTask. */
+  readonly acceptance: AcceptanceSettings;
   /** Most tasks in one batch (`--max-batch-tasks`). */
   readonly maxBatchTasks: number;
   readonly traceTasks: boolean;
-  /** Server default of `await_unknown_deps` (`--await-unknown-deps`). */
-  readonly awaitUnknownDeps: boolean;
   readonly closing: () => boolean;
 }
 
@@ -106,7 +103,7 @@ export class BatchAcceptance {
     batch.tasks.forEach((request, i) => {
       let prepared: PreparedTask;
       try {
-        prepared = prepareTask(request, d.registry, d.maxAttempts, d.maxAheadMs);
+        prepared = prepareTask(request, d.registry, d.acceptance);
       } catch (err) {
         throw atTask(i, request.taskId, err);
       }
@@ -152,7 +149,7 @@ export class BatchAcceptance {
         const record = inBatch === undefined ? recordOf(outside.get(dep)) : entries[inBatch]!.existing;
         if (inBatch !== undefined && !record) continue; // a new task of this batch
         if (!record) {
-          if (batch.tasks[i]!.awaitUnknownDeps ?? d.awaitUnknownDeps) continue;
+          if (entry.prepared.run.awaitUnknownDeps) continue;
           throw atTask(i, entry.prepared.taskId, new MissingDependencyError(dep));
         }
         if (record.status === 'FAILED' || record.status === 'CANCELLED') throw atTask(i, entry.prepared.taskId, new DependencyFailedError(dep));

@@ -42,6 +42,8 @@ export interface TaskRun {
   readonly priority: number;
   /** '' = none. */
   readonly concurrencyKey: string;
+  /** A dependency not known yet is waited for (also after a recovery), not "Missing dependency". */
+  readonly awaitUnknownDeps: boolean;
 }
 
 /**

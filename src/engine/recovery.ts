@@ -53,6 +53,7 @@ export function planRecovery(record: TaskRecord, registry: TaskRegistry, why: st
     retry: spec.retry,
     priority: spec.priority ?? 0,
     concurrencyKey: spec.concurrencyKey ?? '',
+    awaitUnknownDeps: spec.awaitUnknownDeps ?? false,
   };
   if (record.status === 'PENDING') return { kind: 'resume', record, run, changed: false };
   const attempt = `attempt ${record.attempts} of ${spec.retry?.maxAttempts ?? 1}`;

@@ -28,7 +28,7 @@ import type { CancelOutcome, QueueStats, RecoverySummary, RunningTaskInfo, Sched
 import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { isInline } from './task-execution';
 import { identityMismatch } from './task-identity';
-import { acceptedRecord, prepareTask, resolveMethod, traceOfFirst } from './task-acceptance';
+import { acceptedRecord, prepareTask, resolveMethod, traceOfFirst, type AcceptanceSettings } from './task-acceptance';
 import { TaskLifecycle } from './task-lifecycle';
 import { outcomeOf } from './task-outcome';
 import { TaskRunner } from './task-runner';
@@ -55,10 +55,10 @@ export const DEFAULT_AGING_MS = 1_000;
 class TaskScheduler implements Scheduler {
   readonly #registry: TaskRegistry;
   readonly #results: ResultStore;
-  readonly #maxAttempts: number;
+  /** Bounds and defaults of every submission (SubmitTask and SubmitTasks alike). */
+  readonly #acceptance: AcceptanceSettings;
   readonly #pool: TaskPool | undefined;
   readonly #queue: RunQueue;
-  readonly #maxAheadMs: number;
   readonly #admission: Admission;
   readonly #lifecycle: TaskLifecycle;
   readonly #runner: TaskRunner;
@@ -67,7 +67,6 @@ class TaskScheduler implements Scheduler {
   readonly #remote: RemoteTasks | undefined;
   readonly #lookup: DependencyLookup;
   readonly #traceTasks: boolean;
-  readonly #awaitUnknownDeps: boolean;
   readonly #batches: BatchAcceptance;
   readonly #watches: TaskWatches;
   #closing = false;
@@ -77,13 +76,15 @@ class TaskScheduler implements Scheduler {
     this.#results = deps.results;
     // Its warn/error lines come per task or per request (a failing store, a task's throwing listener): throttled.
     this.#logger = throttledLogger((deps.logger ?? silentLogger).child({ component: 'scheduler' }));
-    this.#maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.#traceTasks = deps.traceTasks ?? false;
-    this.#awaitUnknownDeps = deps.awaitUnknownDeps ?? false;
     this.#pool = deps.pool;
     const scheduling = deps.scheduling;
     this.#queue = new RunQueue({ ...scheduling, maxConcurrent: deps.maxConcurrentTasks ?? 0, agingMs: scheduling?.agingMs ?? DEFAULT_AGING_MS });
-    this.#maxAheadMs = scheduling?.maxScheduleAheadMs ?? DEFAULT_MAX_SCHEDULE_AHEAD_MS;
+    this.#acceptance = Object.freeze({
+      maxAttempts: deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      maxAheadMs: scheduling?.maxScheduleAheadMs ?? DEFAULT_MAX_SCHEDULE_AHEAD_MS,
+      awaitUnknownDeps: deps.awaitUnknownDeps ?? false,
+    });
     this.#admission = new Admission({
       maxQueuedTasks: deps.maxQueuedTasks ?? 0,
       maxDependentTasks: deps.maxDependentTasks ?? 0,
@@ -127,11 +128,9 @@ class TaskScheduler implements Scheduler {
       lookup: this.#lookup,
       admission: this.#admission,
       queue: this.#queue,
-      maxAttempts: this.#maxAttempts,
-      maxAheadMs: this.#maxAheadMs,
+      acceptance: this.#acceptance,
       maxBatchTasks: deps.maxBatchTasks ?? DEFAULT_MAX_BATCH_TASKS,
       traceTasks: this.#traceTasks,
-      awaitUnknownDeps: this.#awaitUnknownDeps,
       closing: () => this.#closing,
     });
     shared?.onCancelRequest((taskId) => this.#cancelRequested(taskId));
@@ -169,7 +168,7 @@ class TaskScheduler implements Scheduler {
 
   async submit(request: SubmitRequest): Promise<TaskOutcome> {
     if (this.#closing) throw new ShuttingDownError();
-    const prepared = prepareTask(request, this.#registry, this.#maxAttempts, this.#maxAheadMs);
+    const prepared = prepareTask(request, this.#registry, this.#acceptance);
     const { taskId, definition, identity, run, runAfter } = prepared;
     const deps = run.deps;
     const argsJson = run.argsJson;
@@ -180,7 +179,7 @@ class TaskScheduler implements Scheduler {
       const existing = inFlight.get(taskId)?.record ?? (await this.#results.get(taskId));
       if (existing) return this.#answerExisting(existing, identity, detached);
     }
-    const dependencies = deps.length === 0 ? undefined : await checkDependencies(deps, this.#lookup, request.awaitUnknownDeps ?? this.#awaitUnknownDeps);
+    const dependencies = deps.length === 0 ? undefined : await checkDependencies(deps, this.#lookup, run.awaitUnknownDeps);
     // Another submission of this id may have been accepted while we awaited the store.
     const raced = inFlight.get(taskId);
     if (raced) return this.#answerExisting(raced.record, identity, detached);

@@ -36,8 +36,19 @@ export function resolveMethod(registry: TaskRegistry, method: string): TaskDefin
   return definition;
 }
 
-/** Checks and prepares one submission (see {@link PreparedTask}); `maxAheadMs` bounds a start time. */
-export function prepareTask(request: SubmitRequest, registry: TaskRegistry, maxAttempts: number, maxAheadMs: number): PreparedTask {
+/** The server's bounds and defaults a submission is prepared with. */
+export interface AcceptanceSettings {
+  /** Largest `max_attempts` a retry policy may ask for. */
+  readonly maxAttempts: number;
+  /** Latest start time a request may ask for, ms ahead. */
+  readonly maxAheadMs: number;
+  /** Default of a request's `awaitUnknownDeps` (`--await-unknown-deps`). */
+  readonly awaitUnknownDeps: boolean;
+}
+
+/** Checks and prepares one submission (see {@link PreparedTask}). */
+export function prepareTask(request: SubmitRequest, registry: TaskRegistry, settings: AcceptanceSettings): PreparedTask {
+  const { maxAttempts, maxAheadMs } = settings;
   const definition = resolveMethod(registry, request.method);
   const requested = request.retryPolicy ? normalizeRetryPolicy(request.retryPolicy, maxAttempts) : undefined;
   // Scheduling fields are rare: one test of four values when none is set.
@@ -69,6 +80,7 @@ export function prepareTask(request: SubmitRequest, registry: TaskRegistry, maxA
     retry: requested ?? definition.retry,
     priority: request.priority ?? 0,
     concurrencyKey: request.concurrencyKey ?? '',
+    awaitUnknownDeps: request.awaitUnknownDeps ?? settings.awaitUnknownDeps,
   };
   return { taskId, clientId, definition, identity, run, runAfter };
 }
@@ -96,6 +108,6 @@ export function traceOfFirst(deps: readonly string[], state: ReadonlyMap<string,
 /** What a durable store keeps to run the task again in another process. */
 export function specOf(run: TaskRun): TaskSpec {
   const spec: TaskSpec = { argsJson: run.argsJson, dependencyTimeoutMs: run.dependencyTimeoutMs, executionTimeoutMs: run.executionTimeoutMs, retry: run.retry };
-  if (run.priority === 0 && run.concurrencyKey === '') return spec;
-  return { ...spec, priority: run.priority, concurrencyKey: run.concurrencyKey };
+  if (run.priority === 0 && run.concurrencyKey === '' && !run.awaitUnknownDeps) return spec;
+  return { ...spec, priority: run.priority, concurrencyKey: run.concurrencyKey, ...(run.awaitUnknownDeps ? { awaitUnknownDeps: true } : {}) };
 }

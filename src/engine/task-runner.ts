@@ -70,7 +70,7 @@ export class TaskRunner {
   async resume(task: InFlightTask): Promise<TaskRecord> {
     if (task.run.deps.length > 0) {
       try {
-        const dependencies = await checkDependencies(task.run.deps, this.#lookup);
+        const dependencies = await checkDependencies(task.run.deps, this.#lookup, task.run.awaitUnknownDeps);
         task.dependencies = dependencies;
         if (anyUnfinished(dependencies) && !task.finishing) this.#lifecycle.waitForDeps(task);
       } catch (err) {

@@ -50,6 +50,8 @@ export interface TaskSpec {
   readonly priority?: number | undefined;
   /** As requested; absent = none. */
   readonly concurrencyKey?: string | undefined;
+  /** Dependencies not known yet are waited for (the request's, else the server's default); absent = false. */
+  readonly awaitUnknownDeps?: boolean | undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ const definition = (name: string): TaskDefinition => ({ name, kind: 'sync', fn: 
 const NOTE = definition('note');
 
 function task(id: string, priority = 0, concurrencyKey = '', def = NOTE): InFlightTask {
-  const run: TaskRun = { definition: def, args: [], argsJson: '[]', deps: [], dependencyTimeoutMs: 0, executionTimeoutMs: 0, injectDependencyResults: false, retry: undefined, priority, concurrencyKey };
+  const run: TaskRun = { definition: def, args: [], argsJson: '[]', deps: [], dependencyTimeoutMs: 0, executionTimeoutMs: 0, injectDependencyResults: false, retry: undefined, priority, concurrencyKey, awaitUnknownDeps: false };
   return new InFlightTask(newRecord(id, { method: def.name, deps: [], argsDigest: '', injectDependencyResults: false, retryKey: '' }, 0), run);
 }
 

@@ -246,6 +246,25 @@ describe.each(stores)('on the %s store', (_name, makeStore) => {
   });
 });
 
+test('a task awaiting an unknown dependency keeps waiting across a restart (SQLite), and runs when the dependency comes', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ts-workflows-restart-'));
+  const config: Partial<AppConfig> = { libraryDir: '', workerThreads: 0, store: `sqlite:${path.join(dir, 'tasks.db')}` };
+  let second: TestServer | undefined;
+  try {
+    const first = await startTestServer(config);
+    await first.client.submitTask({ taskId: 'waits', method: 'concat', args: [toAny('!')], deps: ['comes-later'], injectDependencyResults: true, awaitUnknownDeps: true, detached: true, dependencyTimeoutMs: Long.fromNumber(30_000, true) });
+    await first.close();
+    second = await startTestServer(config);
+    // Recovered: still waiting, not "Missing dependency".
+    expect((await second.client.getResult({ taskId: 'waits' })).status).toBe(TaskResponse_Status.PENDING);
+    await second.client.submitTask({ taskId: 'comes-later', method: 'add', args: [toAny(40), toAny(2)] });
+    expect(await second.client.waitResult({ taskId: 'waits', timeoutMs: Long.fromNumber(10_000, true) })).toMatchObject({ status: TaskResponse_Status.SUCCESS, result: '42!' });
+  } finally {
+    await second?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a watch whose reader falls --max-watch-buffer events behind ends with RESOURCE_EXHAUSTED naming the limit', async () => {
   // At the engine's stream object: over gRPC the client's transport reads ahead into memory of its own,
   // so a test client cannot hold the server back reliably; the server-side bound is what this checks.
