@@ -99,7 +99,7 @@ describe("the README's buf curl lines for a server with tokens", () => {
     expect(commands).toHaveLength(3);
     const [list, submit, health] = await Promise.all(commands.map(runBuf));
     expect(list).toMatchObject({ status: 0, stderr: '' });
-    expect(list!.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'taskscheduler.TaskScheduler']);
+    expect(list!.stdout.trim().split('\n').sort()).toEqual(['grpc.health.v1.Health', 'taskscheduler.TaskScheduler', 'taskscheduler.TaskSchedulerAdmin']);
     expect(submit).toMatchObject({ status: 0, stderr: '' });
     expect(JSON.parse(submit!.stdout)).toMatchObject({ status: 'SUCCESS', result: 'pong' });
     // Health without a token, from the committed descriptor set instead of reflection.
