@@ -3,7 +3,7 @@ import { isFinished, type TaskRecord } from '../results/task-record';
 import { InFlightTask, UnknownDependency, type DependencyState } from './in-flight-task';
 
 export { UnknownDependency } from './in-flight-task';
-import { waitUntil } from './wait-until';
+import { waitUntil, type AbortScope } from './wait-until';
 
 /** Where the scheduler finds a dependency: in flight here, in the store, or unfinished elsewhere. */
 export interface DependencyLookup {
@@ -58,9 +58,9 @@ export async function awaitDependencies(
   for (const dep of task.run.deps) {
     let record: TaskRecord;
     let entry = state.get(dep)!;
-    if (entry instanceof UnknownDependency) entry = await appeared(dep, deadline, task.signal, lookup, () => timedOut(dep));
+    if (entry instanceof UnknownDependency) entry = await appeared(dep, deadline, task, lookup, () => timedOut(dep));
     if (entry instanceof InFlightTask) {
-      record = await waitUntil(entry.done, deadline - Date.now(), task.signal, () => timedOut(dep));
+      record = await waitUntil(entry.done, deadline - Date.now(), task, () => timedOut(dep));
       // A dependency let go at shutdown never finished here.
       if (!isFinished(record.status)) throw timedOut(dep);
     } else if (isFinished(entry.status)) {
@@ -87,7 +87,7 @@ const MAX_LOOK_MS = 250;
 async function appeared(
   dep: string,
   deadline: number,
-  signal: AbortSignal,
+  abort: AbortScope,
   lookup: DependencyLookup,
   timedOut: () => Error,
 ): Promise<InFlightTask | TaskRecord> {
@@ -96,6 +96,6 @@ async function appeared(
     if (found) return found;
     const left = deadline - Date.now();
     if (left <= 0) throw timedOut();
-    await waitUntil(new Promise<void>((resolve) => setTimeout(resolve, Math.min(pause, left)).unref()), left, signal, timedOut);
+    await waitUntil(new Promise<void>((resolve) => setTimeout(resolve, Math.min(pause, left)).unref()), left, abort, timedOut);
   }
 }

@@ -1,15 +1,39 @@
-/** Resolves with `done`, or rejects with `onTimeout()` after `ms`, or with the signal's reason. */
-export function waitUntil<T>(done: Promise<T>, ms: number, signal: AbortSignal, onTimeout: () => Error): Promise<T> {
+/** What a wait can be aborted by: a task's abort scope (`TaskAbort`), without an AbortSignal. */
+export interface AbortScope {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  /** Calls the listener once on abort; returns how to unsubscribe it. */
+  onAbort(listener: (reason: unknown) => void): () => void;
+}
+
+/**
+ * Resolves with `done`, or rejects with `onTimeout()` after `ms`, or with the abort's reason. A plain
+ * listener, not an AbortSignal: 100,000 tasks waiting on dependencies (a recovery) would otherwise
+ * each make an AbortController and an EventTarget listener (~1 KB of heap and a few µs apiece).
+ */
+export function waitUntil<T>(done: Promise<T>, ms: number, abort: AbortScope, onTimeout: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const finish = () => {
+    if (abort.aborted) return reject(abort.reason);
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(onTimeout());
+    }, Math.max(0, ms));
+    const unsubscribe = abort.onAbort((reason) => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => { finish(); reject(signal.reason); };
-    const timer = setTimeout(() => { finish(); reject(onTimeout()); }, Math.max(0, ms));
-    signal.addEventListener('abort', onAbort, { once: true });
-    done.then((value) => { finish(); resolve(value); }, (err: unknown) => { finish(); reject(err); });
+      reject(reason);
+    });
+    done.then(
+      (value) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        unsubscribe();
+        reject(err);
+      },
+    );
   });
 }
 
