@@ -217,6 +217,8 @@ export interface Scheduler {
   submitBatch(batch: BatchRequest): Promise<TaskOutcome[]>;
   /** The current record of a task; undefined when unknown or evicted. */
   getResult(taskId: string): Promise<TaskRecord | undefined>;
+  /** About the bytes of a finished task's stored record, when the store tells at once (see `ResultStore.recordBytes`). */
+  recordBytes(taskId: string): number | undefined;
   /** The record as soon as the task has finished, or its current record after `timeoutMs`. */
   waitResult(taskId: string, timeoutMs: number): Promise<TaskRecord | undefined>;
   /** Cancels an unfinished task; with `dependents`, first its unfinished dependents in flight here (transitively). */

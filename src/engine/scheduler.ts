@@ -238,6 +238,10 @@ class TaskScheduler implements Scheduler {
     return this.#watches.open(taskIds);
   }
 
+  recordBytes(taskId: string): number | undefined {
+    return this.#lifecycle.inFlight.has(taskId) ? undefined : this.#results.recordBytes?.(taskId);
+  }
+
   async getResult(taskId: string): Promise<TaskRecord | undefined> {
     return this.#lifecycle.inFlight.get(taskId)?.record ?? this.#results.get(taskId);
   }

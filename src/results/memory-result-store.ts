@@ -62,6 +62,12 @@ export class MemoryResultStore implements ResultStore {
     }
   }
 
+  recordBytes(taskId: string): number | undefined {
+    if (this.#unfinished.has(taskId)) return undefined; // no result yet: small
+    const bytes = this.#log.bytesOf(taskId, performance.now());
+    return bytes < 0 ? undefined : bytes;
+  }
+
   get(taskId: string): Promise<TaskRecord | undefined> {
     return Promise.resolve(this.#get(taskId));
   }

@@ -141,6 +141,15 @@ export class RecordLog {
     return buf.readDoubleLE(offset + H_EXPIRES) <= now ? undefined : this.#decode(buf, offset);
   }
 
+  /** Encoded bytes of the record stored under `taskId` (about its result's size), without decoding it; -1 when absent or expired. */
+  bytesOf(taskId: string, now: number): number {
+    const ref = this.#find(taskId, hashOf(taskId));
+    if (ref === EMPTY) return -1;
+    const buf = this.#chunkOf(ref);
+    const offset = ref % SPAN;
+    return buf.readDoubleLE(offset + H_EXPIRES) <= now ? -1 : buf.readUInt32LE(offset + H_LENGTH);
+  }
+
   /**
    * Calls `visit` for every live record not expired at `now` (monotonic ms), oldest first, with the
    * fields its header holds; `load` decodes the whole record (only when the visitor needs it).

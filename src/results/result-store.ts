@@ -29,6 +29,12 @@ export interface ResultStore {
   unfinished?(): Promise<TaskRecord[]>;
   /** The record of `taskId`, or undefined when unknown or evicted. */
   get(taskId: string): Promise<TaskRecord | undefined>;
+  /**
+   * About how many bytes `get(taskId)` would return, when the store can tell at once without reading
+   * the record (the memory store's record log); undefined otherwise. Lets the server refuse a response
+   * it could not send before it pays for reading it (`server/response-buffers.ts`).
+   */
+  recordBytes?(taskId: string): number | undefined;
   /** The records of `taskIds`, in order (undefined where unknown): one read for a batch (Redis: MGET). */
   getMany(taskIds: readonly string[]): Promise<Array<TaskRecord | undefined>>;
   /**

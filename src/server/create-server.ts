@@ -82,7 +82,7 @@ export const SERVED_SERVICES = [TaskSchedulerDefinition.fullName, TaskSchedulerA
 export function createTaskSchedulerServer(deps: ServerDeps): TaskSchedulerServer {
   const maxMessageBytes = deps.maxMessageBytes ?? 4 * 1024 * 1024;
   const credentials = serverCredentials(deps.tls);
-  const responseBuffers = new ResponseBuffers(deps.responseBufferLimits ?? DEFAULT_RESPONSE_BUFFER_LIMITS, deps.logger.child({ component: 'grpc' }));
+  const responseBuffers = new ResponseBuffers(deps.responseBufferLimits ?? DEFAULT_RESPONSE_BUFFER_LIMITS, deps.logger.child({ component: 'grpc' }), (taskId) => deps.scheduler.recordBytes(taskId));
   const base = createServer({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,

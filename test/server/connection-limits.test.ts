@@ -102,6 +102,33 @@ describe('unread responses (a client that never reads)', () => {
     await expect(server.client.getResult({ taskId: 'big' }).then((r) => r.result.length)).resolves.toBe(200_000);
   });
 
+  it('refuses a large stored result as the request arrives, before reading it, once the connection is over its bound', async () => {
+    server = await startTestServer({ maxUnreadBytesPerConnection: 300_000, maxUnreadBytes: 0, writeTimeoutMs: 0 });
+    await server.client.submitTask({ taskId: 'big', method: 'echo_string', args: [toAny('x'.repeat(200_000))] });
+    const reads = jest.spyOn(server.app.scheduler, 'getResult');
+    const session = h2connect(`http://${server.address}`, { settings: { initialWindowSize: 0 } });
+    session.on('error', () => undefined);
+    const request = frame(ResultRequest.encode({ taskId: 'big' }).finish());
+    const statuses: string[] = [];
+    const calls = Array.from({ length: 20 }, () => new Promise<void>((resolve) => {
+      const stream = session.request({ ':method': 'POST', ':path': '/taskscheduler.TaskScheduler/GetResult', 'content-type': 'application/grpc', te: 'trailers' });
+      stream.on('response', (headers) => {
+        if (headers['grpc-status'] !== undefined) statuses.push(String(headers['grpc-status']));
+        resolve();
+      });
+      stream.on('error', () => resolve());
+      stream.end(request);
+      stream.pause();
+    }));
+    await Promise.race([Promise.all(calls), new Promise((resolve) => setTimeout(resolve, 3000))]);
+    session.destroy();
+    // One 200 kB response fits (and is held unread); the 19 others are refused, and only the one was read.
+    expect(statuses).toEqual(Array(19).fill('8'));
+    expect(reads).toHaveBeenCalledTimes(1);
+    reads.mockRestore();
+    await expect(server.client.getResult({ taskId: 'big' }).then((r) => r.result.length)).resolves.toBe(200_000);
+  });
+
   it('closes a connection whose unread responses made no progress for --write-timeout-ms', async () => {
     server = await startTestServer({ writeTimeoutMs: 300 });
     await server.client.submitTask({ taskId: 'big', method: 'echo_string', args: [toAny('x'.repeat(200_000))] });
