@@ -83,9 +83,12 @@ export class Admission {
   /**
    * Throws TooManyTasksError unless a task of `charge` bytes may be accepted; `waitsForDeps` when it
    * has unfinished dependencies, `waitingForSlot` the tasks queued for a slot now (when every slot is
-   * taken, a new task would queue too).
+   * taken, a new task would queue too). `runsInCall`: it runs to its end within the submitting call,
+   * now (a blocking inline task with nothing to wait for): the byte bound does not refuse it, since
+   * its bytes are held only while that call runs — so detached work filling the bound cannot refuse
+   * every blocking `add` (abuse probe 6).
    */
-  check(charge: number, waitsForDeps: boolean, waitingForSlot: number, slotsFull: boolean): void {
+  check(charge: number, waitsForDeps: boolean, waitingForSlot: number, slotsFull: boolean, runsInCall = false): void {
     const limits = this.#limits;
     if (waitsForDeps) {
       if (limits.maxDependentTasks > 0 && this.#dependents >= limits.maxDependentTasks) {
@@ -99,7 +102,7 @@ export class Admission {
     } else if (slotsFull && limits.maxQueuedTasks > 0 && waitingForSlot >= limits.maxQueuedTasks) {
       throw new TooManyTasksError(`${waitingForSlot} tasks are already waiting for a slot (limit ${limits.maxQueuedTasks}, --max-queued-tasks); retry later`);
     }
-    if (limits.maxUnfinishedBytes > 0 && this.#bytes + charge > limits.maxUnfinishedBytes) {
+    if (!runsInCall && limits.maxUnfinishedBytes > 0 && this.#bytes + charge > limits.maxUnfinishedBytes) {
       throw new TooManyTasksError(
         `unfinished tasks hold ${this.#bytes} bytes; this one (${charge}) would pass the limit of ${limits.maxUnfinishedBytes} bytes (--max-unfinished-bytes); retry later`,
       );

@@ -186,17 +186,19 @@ class TaskScheduler implements Scheduler {
     if (this.#closing) throw new ShuttingDownError();
     const waitsForDeps = dependencies !== undefined && anyUnfinished(dependencies);
     const charge = taskCharge(argsJson, deps, taskId.length);
+    // A server-assigned id cannot be taken, so a task that runs to completion within this call needs
+    // no PENDING record: its only store write is the final one. Any other task is recorded at once
+    // (the atomic insert is what keeps client-chosen ids idempotent across a shared store).
+    const completesNow = request.taskId === '' && !detached && dependencies === undefined && run.retry === undefined && runAfter === undefined && isInline(definition, this.#pool);
     // Counted at once (not when its run starts), so a burst of submissions cannot overshoot the bounds.
-    this.#admission.check(charge, waitsForDeps, this.#queue.waiting, this.#queue.full);
+    // A task that runs to its end in this call, now, holds its bytes only while the call runs: the byte
+    // bound does not refuse it, so long-running detached work cannot lock out a blocking `add`.
+    this.#admission.check(charge, waitsForDeps, this.#queue.waiting, this.#queue.full, completesNow && this.#queue.waiting === 0 && !this.#queue.full);
 
     const trace = this.#traceTasks ? (request.fromCaller ? request.trace : (traceOfFirst(deps, dependencies) ?? request.trace)) : undefined;
     const record = acceptedRecord(prepared, Date.now(), this.#lifecycle.durable, trace);
     const task = this.#lifecycle.track(record, run, charge, waitsForDeps);
     task.dependencies = dependencies;
-    // A server-assigned id cannot be taken, so a task that runs to completion within this call needs
-    // no PENDING record: its only store write is the final one. Any other task is recorded at once
-    // (the atomic insert is what keeps client-chosen ids idempotent across a shared store).
-    const completesNow = request.taskId === '' && !detached && dependencies === undefined && run.retry === undefined && runAfter === undefined && isInline(definition, this.#pool);
     if (completesNow) {
       task.stored = false;
     } else {
