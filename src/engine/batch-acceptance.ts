@@ -17,6 +17,7 @@ import { UnknownDependency, type DependencyLookup } from './dependencies';
 import { InFlightTask, type DependencyState } from './in-flight-task';
 import type { SubmitRequest, TaskOutcome } from './scheduler-types';
 import { acceptedRecord, prepareTask, traceOfFirst, type AcceptanceSettings, type PreparedTask } from './task-acceptance';
+import { startInSlices } from './start-in-slices';
 import { identityMismatch } from './task-identity';
 import type { TaskLifecycle } from './task-lifecycle';
 import type { TaskRunner } from './task-runner';
@@ -228,7 +229,7 @@ export class BatchAcceptance {
     d.lifecycle.batchAccepted(entries.map((entry) => entry.prepared.taskId));
     // Started a slice per turn of the event loop, after the answer has gone out: 10,000 tasks started
     // in one turn would hold the answer (and every other call) behind them.
-    startInSlices(fresh.map((entry) => entry.task!), d.runner);
+    startInSlices(fresh.map((entry) => entry.task!), (task) => void d.runner.run(task));
     return entries.map((entry): TaskOutcome => {
       if (!entry.existing) return { taskId: entry.prepared.taskId, status: 'PENDING', result: '', attempts: 0 };
       const current = d.lifecycle.inFlight.get(entry.prepared.taskId)?.record ?? entry.existing;
@@ -237,16 +238,6 @@ export class BatchAcceptance {
   }
 }
 
-/** Tasks started per turn of the event loop. */
-const START_SLICE = 256;
-
-function startInSlices(tasks: readonly InFlightTask[], runner: TaskRunner, from = 0): void {
-  setImmediate(() => {
-    const end = Math.min(tasks.length, from + START_SLICE);
-    for (let i = from; i < end; i++) void runner.run(tasks[i]!);
-    if (end < tasks.length) startInSlices(tasks, runner, end);
-  });
-}
 
 function recordOf(state: DependencyState | undefined): TaskRecord | undefined {
   if (!state) return undefined;

@@ -29,6 +29,7 @@ import { MAX_WAIT_RESULT_MS } from './scheduler-types';
 import { isInline } from './task-execution';
 import { identityMismatch } from './task-identity';
 import { acceptedRecord, prepareTask, resolveMethod, traceOfFirst, type AcceptanceSettings } from './task-acceptance';
+import { startInSlices } from './start-in-slices';
 import { TaskLifecycle } from './task-lifecycle';
 import { outcomeOf } from './task-outcome';
 import { TaskRunner } from './task-runner';
@@ -320,7 +321,9 @@ class TaskScheduler implements Scheduler {
       tasks.push(this.#lifecycle.track(plan.record, plan.run, taskCharge(plan.run.argsJson, plan.run.deps, stored.taskId.length), false));
     }
     await Promise.all(writes);
-    for (const task of tasks) void this.#runner.resume(task);
+    // Tracked at once (lookups, cancels and dependents find them), started a slice per turn: 100,000
+    // recovered tasks started in one turn would hold the first calls behind them.
+    startInSlices(tasks, (task) => void this.#runner.resume(task));
     return { resumed, retried, failed };
   }
 

@@ -68,6 +68,7 @@ export class TaskRunner {
 
   /** A recovered task: its dependencies are checked again (they may have ended meanwhile), then it runs. */
   async resume(task: InFlightTask): Promise<TaskRecord> {
+    if (task.finishing) return task.done; // cancelled or let go before its turn came
     if (task.run.deps.length > 0) {
       try {
         const dependencies = await checkDependencies(task.run.deps, this.#lookup, task.run.awaitUnknownDeps);
