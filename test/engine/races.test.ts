@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 test('cancel while waiting on dependencies: CANCELLED at once; the dependency finishing later changes nothing', async () => {
-  await server.client.submitTask({ taskId: 'race-dep', method: 'sleep', args: [toAny(200)], detached: true });
+  await server.client.submitTask({ taskId: 'race-dep', method: 'sleep', args: [toAny(2_000)], detached: true });
   const waiting = expectGrpcError(server.client.submitTask({ taskId: 'race-waiter', method: 'ping', deps: ['race-dep'] }));
   await new Promise((resolve) => setTimeout(resolve, 30));
   expect((await server.client.getResult({ taskId: 'race-waiter' })).status).toBe(TaskResponse_Status.PENDING);
@@ -20,7 +20,7 @@ test('cancel while waiting on dependencies: CANCELLED at once; the dependency fi
   const err = await waiting;
   expect(err.code).toBe(Status.CANCELLED);
   expect(err.details).toBe('Task cancelled: race-waiter');
-  expect((await server.client.waitResult({ taskId: 'race-dep', timeoutMs: ms(5000) })).status).toBe(TaskResponse_Status.SUCCESS);
+  expect((await server.client.waitResult({ taskId: 'race-dep', timeoutMs: ms(10_000) })).status).toBe(TaskResponse_Status.SUCCESS);
   expect(await server.client.getResult({ taskId: 'race-waiter' })).toEqual({ status: TaskResponse_Status.CANCELLED, result: 'Task cancelled: race-waiter', attempts: 0 });
 });
 
