@@ -7,31 +7,12 @@
  */
 import { toAny } from '../../src/args/encode-arg';
 import { createTaskSchedulerClient } from '../../src/client/create-client';
-import type { Logger } from '../../src/logging/logger';
 import { TaskResponse_Status } from '../../generated/taskscheduler/task_scheduler';
 import { killCli, startCli, type CliProcess } from '../helpers/cli';
+import { recordingLogger, type LogLine as Line } from '../helpers/recording-logger';
 import { startTestServer, type TestServer } from '../helpers/start-server';
 
 jest.setTimeout(60_000);
-
-interface Line {
-  readonly level: string;
-  readonly message: string;
-  readonly meta: Record<string, unknown>;
-}
-
-/** A Logger that keeps every line (children share the list). */
-function recordingLogger(lines: Line[] = [], bound: Record<string, unknown> = {}): Logger {
-  const at = (level: string) => (message: string, meta: Record<string, unknown> = {}) => void lines.push({ level, message, meta: { ...bound, ...meta } });
-  return {
-    error: at('error'),
-    warn: at('warn'),
-    info: at('info'),
-    debug: at('debug'),
-    child: (meta) => recordingLogger(lines, { ...bound, ...meta }),
-    isDebugEnabled: () => false,
-  };
-}
 
 describe('event-loop stall watchdog (in process)', () => {
   let server: TestServer | undefined;

@@ -9,30 +9,11 @@ import path from 'node:path';
 import { toAny } from '../../src/args/encode-arg';
 import { createTaskSchedulerClient } from '../../src/client/create-client';
 import { LongInlineRuns } from '../../src/engine/long-inline-runs';
-import type { Logger } from '../../src/logging/logger';
 import { killCli, startCli, type CliProcess } from '../helpers/cli';
+import { recordingLogger, type LogLine as Line } from '../helpers/recording-logger';
 import { startTestServer, type TestServer } from '../helpers/start-server';
 
 jest.setTimeout(60_000);
-
-interface Line {
-  readonly level: string;
-  readonly message: string;
-  readonly meta: Record<string, unknown>;
-}
-
-/** A Logger that keeps every line (children share the list). */
-function recordingLogger(lines: Line[] = [], bound: Record<string, unknown> = {}): Logger {
-  const at = (level: string) => (message: string, meta: Record<string, unknown> = {}) => void lines.push({ level, message, meta: { ...bound, ...meta } });
-  return {
-    error: at('error'),
-    warn: at('warn'),
-    info: at('info'),
-    debug: at('debug'),
-    child: (meta) => recordingLogger(lines, { ...bound, ...meta }),
-    isDebugEnabled: () => false,
-  };
-}
 
 /** `stall::spin(ms)`: an inline sync task that blocks the loop; `stall::wait`: an async task that never ends by itself. */
 const PLUGIN = `module.exports = (api) => {

@@ -6,29 +6,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from '../../src/logging/logger';
 import { throttledLogger, THROTTLED_FIELD_MAX_CHARS } from '../../src/logging/throttled-logger';
+import { recordingLogger, type LogLine as Line } from '../helpers/recording-logger';
 import { startTestServer, type TestServer } from '../helpers/start-server';
 
 jest.setTimeout(60_000);
-
-interface Line {
-  readonly level: string;
-  readonly message: string;
-  readonly meta: Record<string, unknown>;
-}
-
-function recordingLogger(lines: Line[] = [], bound: Record<string, unknown> = {}): Logger {
-  const at = (level: string) => (message: string, meta: Record<string, unknown> = {}) => void lines.push({ level, message, meta: { ...bound, ...meta } });
-  return {
-    error: at('error'),
-    warn: at('warn'),
-    info: at('info'),
-    debug: at('debug'),
-    child: (meta) => recordingLogger(lines, { ...bound, ...meta }),
-    isDebugEnabled: () => false,
-  };
-}
 
 const PLUGIN = `module.exports = (api) => {
   api.asyncTask(function noisy(args, ctx) {
