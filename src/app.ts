@@ -76,13 +76,13 @@ export interface AppConfig {
   readonly maxQueuedTasks: number;
   /** Waiting this long for a slot counts as one priority level (README "Scheduling"). */
   readonly priorityAgingMs: number;
-  /** Per-method running limits on each replica, over the registrations' `maxConcurrency`. */
+  /** Per-method running limits, over the registrations' `maxConcurrency` (with Redis: across replicas). */
   readonly methodConcurrency: ReadonlyMap<string, number>;
   /** Most running tasks per concurrency key; 0 = unlimited. */
   readonly keyConcurrency: number;
-  /** Per-method start rates on each replica, over the registrations' `rateLimit`. */
+  /** Per-method start rates, over the registrations' `rateLimit` (with Redis: across replicas). */
   readonly methodRateLimits: ReadonlyMap<string, RateLimit>;
-  /** Start rate per concurrency key on each replica; undefined: none. */
+  /** Start rate per concurrency key (with Redis: across replicas); undefined: none. */
   readonly keyRateLimit: RateLimit | undefined;
   /** Furthest start time a request may ask for, ms ahead. */
   readonly maxScheduleAheadMs: number;

@@ -238,7 +238,6 @@ export class BatchAcceptance {
   }
 }
 
-
 function recordOf(state: DependencyState | undefined): TaskRecord | undefined {
   if (!state) return undefined;
   return state instanceof InFlightTask ? state.record : state instanceof UnknownDependency ? undefined : state;

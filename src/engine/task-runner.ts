@@ -117,7 +117,7 @@ export class TaskRunner {
             // A limit is reached across replicas (or Redis did not answer): give the local slot back
             // to other tasks, wait until the limit may allow a start, and queue again.
             lifecycle.releaseSlot(task);
-            if (!(await sleepUntil(Date.now() + waitMs, (listener) => task.current.onAbort(listener)))) return task.done;
+            if (!(await sleepUntil(Date.now() + waitMs, task.current))) return task.done;
             continue;
           }
         }
@@ -144,7 +144,7 @@ export class TaskRunner {
     if (task.record.runAfter! <= Date.now()) return !task.current.aborted;
     this.#queue.delayed++;
     try {
-      return await sleepUntil(task.record.runAfter!, (listener) => task.current.onAbort(listener));
+      return await sleepUntil(task.record.runAfter!, task.current);
     } finally {
       this.#queue.delayed--;
     }
@@ -179,5 +179,3 @@ export class TaskRunner {
     });
   }
 }
-
-

@@ -14,23 +14,25 @@ export interface AbortScope {
 export function waitUntil<T>(done: Promise<T>, ms: number, abort: AbortScope, onTimeout: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (abort.aborted) return reject(abort.reason);
-    const timer = setTimeout(() => {
+    const finish = () => {
+      clearTimeout(timer);
       unsubscribe();
+    };
+    const timer = setTimeout(() => {
+      finish();
       reject(onTimeout());
     }, Math.max(0, ms));
     const unsubscribe = abort.onAbort((reason) => {
-      clearTimeout(timer);
+      finish();
       reject(reason);
     });
     done.then(
       (value) => {
-        clearTimeout(timer);
-        unsubscribe();
+        finish();
         resolve(value);
       },
       (err: unknown) => {
-        clearTimeout(timer);
-        unsubscribe();
+        finish();
         reject(err);
       },
     );

@@ -134,20 +134,21 @@ export class RecordLog {
 
   /** The record stored under `taskId`, unless absent or expired at `now` (monotonic ms). */
   get(taskId: string, now: number): TaskRecord | undefined {
-    const ref = this.#find(taskId, hashOf(taskId));
-    if (ref === EMPTY) return undefined;
-    const buf = this.#chunkOf(ref);
-    const offset = ref % SPAN;
-    return buf.readDoubleLE(offset + H_EXPIRES) <= now ? undefined : this.#decode(buf, offset);
+    const ref = this.#liveRef(taskId, now);
+    return ref === EMPTY ? undefined : this.#decode(this.#chunkOf(ref), ref % SPAN);
   }
 
   /** Encoded bytes of the record stored under `taskId` (about its result's size), without decoding it; -1 when absent or expired. */
   bytesOf(taskId: string, now: number): number {
+    const ref = this.#liveRef(taskId, now);
+    return ref === EMPTY ? -1 : this.#chunkOf(ref).readUInt32LE((ref % SPAN) + H_LENGTH);
+  }
+
+  /** The reference of the record stored under `taskId`, or EMPTY when absent or expired at `now`. */
+  #liveRef(taskId: string, now: number): number {
     const ref = this.#find(taskId, hashOf(taskId));
-    if (ref === EMPTY) return -1;
-    const buf = this.#chunkOf(ref);
-    const offset = ref % SPAN;
-    return buf.readDoubleLE(offset + H_EXPIRES) <= now ? -1 : buf.readUInt32LE(offset + H_LENGTH);
+    if (ref === EMPTY || this.#chunkOf(ref).readDoubleLE((ref % SPAN) + H_EXPIRES) <= now) return EMPTY;
+    return ref;
   }
 
   /**

@@ -76,7 +76,7 @@ export class RedisResultStore implements SharedResultStore {
   readonly #logger: Logger;
   readonly #redis: Client;
   readonly schedules: ScheduleStore;
-  /** Global per-key running counts (`--key-concurrency` across replicas). */
+  /** Method and key running counts and start rates across replicas (`engine/queue/global-limits.ts`). */
   readonly globalLimits: GlobalLimits;
   readonly #sub: Redis;
   readonly #ownedKey: string;

@@ -1,4 +1,5 @@
 import { InvalidArgumentsError } from '../../errors';
+import type { AbortScope } from '../wait-until';
 
 /** Priorities a request may ask for. */
 export const MIN_PRIORITY = -1000;
@@ -41,13 +42,13 @@ export function checkScheduling(fields: SchedulingFields, now: number, maxAheadM
 
 /**
  * Resolves true at epoch ms `at` (any distance: timers over ~24.8 days are chained), or false as soon
- * as `onAbort`'s listener is called.
+ * as `abort` is aborted (a task's abort scope, `TaskAbort`).
  */
-export function sleepUntil(at: number, onAbort: (listener: () => void) => () => void): Promise<boolean> {
+export function sleepUntil(at: number, abort: Pick<AbortScope, 'onAbort'>): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
-    const unsubscribe = onAbort(() => {
+    const unsubscribe = abort.onAbort(() => {
       settled = true;
       clearTimeout(timer);
       resolve(false);
